@@ -1,0 +1,178 @@
+"""What a question asks: its language, answer type, key terms, and whether it compares outlets.
+
+Pure and cheap (a jieba cut of one short string). Key terms are folded with
+`rag.textnorm.fold`, so 哈薩克斯坦 and 哈萨克斯坦 are the same term, and question words,
+particles and "meta" words about reporting (媒体, 报道, 说法 ...) are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.textnorm import fold
+
+QType = Literal["number", "date", "duration", "who", "where", "why", "what"]
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+# Order matters: the first matching cue decides (日期 before 几, 多久 before 多少).
+_ZH_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
+    ("date", re.compile(r"何时|哪天|哪一天|什么时候|什么时间|哪年|哪一年|几月|几号|几日|哪个月|日期|哪日")),
+    ("duration", re.compile(r"多久|多长时间|多长的时间|待多长|持续多|几天|几周|几个月")),
+    ("number", re.compile(r"多少|几[个名位人次座家辆架万千百十]?|多大|多高|多重|多远|人数|数量|数字|比例|百分之几")),
+    ("why", re.compile(r"为什么|为何|原因|何故|怎么会|起因|导火索|动机")),
+    ("where", re.compile(r"哪里|哪儿|何地|何处|在哪|哪座城市|哪个城市|哪个地方|什么地方|哪个国家|哪国")),
+    ("who", re.compile(r"谁|哪位|哪家|哪个组织|哪些人|什么人|哪个机构|哪一方|何人|哪个人")),
+)
+_EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
+    ("date", re.compile(r"\bwhen\b|\bwhat date\b|\bwhich day\b|\bwhat day\b|\bwhich date\b|\bwhat year\b", re.I)),
+    ("duration", re.compile(r"\bhow long\b|\bfor how many (days|weeks|months)\b", re.I)),
+    ("number", re.compile(r"\bhow (many|much)\b|\bnumber of\b|\bwhat (share|percentage|proportion)\b", re.I)),
+    ("why", re.compile(r"\bwhy\b|\bwhat (caused|triggered|sparked)\b|\breason\b", re.I)),
+    ("where", re.compile(r"\bwhere\b|\bwhich (city|country|place)\b", re.I)),
+    ("who", re.compile(r"\bwho(m|se)?\b|\bwhich (person|organi[sz]ation|official|leader|outlet|agency)\b", re.I)),
+)
+# "How do the outlets differ / agree?" -> side-by-side answer.
+_ZH_COMPARE_RE = re.compile(r"各(家)?媒体|各家|不同媒体|媒体之间|说法(是否)?一致|一致吗|是否一致|有何不同|有什么不同|有何差异|有什么差异|分歧|如何报道|怎么报道|怎样报道|各方(的)?报道|对比")
+_EN_COMPARE_RE = re.compile(r"\b(outlets?|media|sources|reports?)\b.*\b(differ|agree|disagree|compare|consistent|report(ed)? (it|this|the))\b|\bdiffer(ent)? (outlets|media)\b|\bcompare\b", re.I)
+# "Which outlet said ...?" -> name the outlet first.
+_ZH_ATTRIB_RE = re.compile(r"哪(家|个|些)(媒体|网站|报纸|通讯社|电视台|网)|谁报道|哪家.*报道|据哪|出自哪|哪个.*报道了")
+_EN_ATTRIB_RE = re.compile(r"\bwhich (outlet|media|news|newspaper|agency|source|site|channel)s?\b|\bwho reported\b", re.I)
+
+# Tokens that carry no content for matching: particles, pronouns, question words, and words
+# about reporting itself (the question "哪家媒体报道了X" is about X, not about 报道).
+_ZH_STOP = frozenset(
+    """
+    的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 之 而 且 并 但 也 都 还 又 就 才 曾 过 着 地 得 所 以 于 为 被 把 对 向 从 到 由 给 让 使 跟 同
+    什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 哪家 哪位 哪里 哪儿 多少 几 多久 多长 多长时间 谁 为什么 为何 何时 何地 何 什么时候 哪天 哪一天 哪年
+    请问 一下 有 有没有 没有 没 这 那 这个 那个 这些 那些 其 他 她 它 他们 她们 它们 我 你 我们 你们 该 此 会 能 要 将 可以 可能 是否 是不是
+    称 说 表示 报道 报导 据 媒体 各 各家 一致 不同 说法 分别 如何报道 媒体报道 哪家媒体 提到 提及 消息 相关 情况 方面 问题 当时 最终 目前 现在
+    人 个 名 位 次 年 月 日 号 时候 时间 前 因 近 约 逾 超过 左右 大约 造成 发生 进行 情况下 多 大 最 更 很 较 给出 给 出 呢 又 再 还有 那么 那 所以 另外 以及 还是 哪些人 之间 啥 咋 几个 几名 有关 关于
+    """.split()
+)
+_EN_STOP = frozenset(
+    """
+    a an the of in on at to for from by with about as and or but is are was were be been being do does did done have has had
+    what which who whom whose when where why how many much long did does according said say says report reported reports
+    outlet outlets media news source sources differ different agree disagree compare between their they them it its this that
+    these those there here he she his her him any some all each both than then so such into during after before over not no
+    i you we our your me my can could would should will shall may might must tell give people number many
+    kazakhstan's
+    """.split()
+)
+# Pronouns and demonstratives that make a question lean on the previous one.
+ZH_ANAPHORA_RE = re.compile(r"他们|她们|它们|他|她|它|该国|该组织|该部队|这些人|此事|这件事|这一事件|那里|当地|此人|对方|其")
+EN_ANAPHORA_RE = re.compile(r"\b(they|them|their|it|its|he|she|his|her|this|that|these|those|there)\b", re.I)
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """The analysed question.
+
+    Attributes:
+        text: the question as given.
+        lang: "zh" or "en" (by script: any CJK character makes it "zh").
+        qtype: what kind of answer is asked for.
+        terms: folded content terms, in question order, deduplicated.
+        compare: the question asks how outlets' accounts differ.
+        attribution: the question asks which outlet said something.
+    """
+
+    text: str
+    lang: Literal["zh", "en"]
+    qtype: QType
+    terms: tuple[str, ...]
+    compare: bool = False
+    attribution: bool = False
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import jieba  # lazy: loads its dictionary on first cut (~0.5 s)
+
+    jieba.setLogLevel(60)
+    return jieba
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now rather than on the first question."""
+    _jieba().lcut("预热")
+
+
+def detect_lang(text: str) -> Literal["zh", "en"]:
+    return "zh" if _CJK_RE.search(text) else "en"
+
+
+def detect_qtype(text: str, lang: Literal["zh", "en"] | None = None) -> QType:
+    """The answer type a question asks for; "what" when no cue matches.
+
+    Example:
+        >>> detect_qtype("集安组织派了多少兵？")
+        'number'
+        >>> detect_qtype("When did the state of emergency end?")
+        'date'
+    """
+    lang = lang or detect_lang(text)
+    folded = fold(text)
+    for qtype, pattern in _ZH_TYPE_CUES if lang == "zh" else _EN_TYPE_CUES:
+        if pattern.search(folded):
+            return qtype
+    return "what"
+
+
+def _is_content(token: str) -> bool:
+    token = token.strip()
+    if not token or not any(ch.isalnum() for ch in token):
+        return False
+    return token not in _ZH_STOP and token.lower() not in _EN_STOP
+
+
+def key_terms(text: str) -> tuple[str, ...]:
+    """Folded content terms of `text` (question words, particles and stopwords dropped).
+
+    Terms are jieba tokens; matching is by substring, so a name jieba splits (托 / 卡耶夫)
+    still matches through its longer part.
+
+    Example:
+        >>> key_terms("哈薩克斯坦當局逮捕了多少人？")
+        ('哈萨克斯坦', '当局', '逮捕')
+    """
+    folded = fold(text)
+    tokens = [t for t in _jieba().lcut(folded) if t.strip()]
+    terms = [tok for tok in tokens if _is_content(tok)]
+    out: list[str] = []
+    for term in terms:
+        term = term.lower()
+        if term not in out and (len(term) > 1 or _CJK_RE.match(term) or term.isdigit()):
+            out.append(term)
+    return tuple(out)
+
+
+def analyze_question(text: str) -> QuestionInfo:
+    """Analyse one question (zh or en).
+
+    Example:
+        >>> q = analyze_question("哪家媒体报道了近8000人被捕？")
+        >>> q.qtype, q.attribution, q.terms
+        ('who', True, ('近8000', '被捕'))
+    """
+    lang = detect_lang(text)
+    folded = fold(text)
+    if lang == "zh":
+        compare = bool(_ZH_COMPARE_RE.search(folded))
+        attribution = bool(_ZH_ATTRIB_RE.search(folded))
+    else:
+        compare = bool(_EN_COMPARE_RE.search(folded))
+        attribution = bool(_EN_ATTRIB_RE.search(folded))
+    return QuestionInfo(
+        text=text,
+        lang=lang,
+        qtype=detect_qtype(text, lang),
+        terms=key_terms(text),
+        compare=compare and not attribution,
+        attribution=attribution,
+    )

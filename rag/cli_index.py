@@ -1,0 +1,99 @@
+"""`newsrag index` (build/update) and `newsrag search` (ranked passages)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rag.config import default_index_dir
+
+
+def add_index_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", default=None, help="index directory (default: $NEWSRAG_INDEX or ./index)")
+
+
+def add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--outlet", action="append", default=[], metavar="NAME", help="only this outlet (repeatable), e.g. 半岛电视台")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+
+
+def filters_from(args):
+    from rag.retrieve import Filters
+    from rag.errors import NewsragError
+    import re
+
+    for name in ("since", "until"):
+        v = getattr(args, name)
+        if v and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise NewsragError(f"--{name} {v!r} is not a date; write it as YYYY-MM-DD, e.g. 2022-01-10")
+    return Filters(tuple(args.outlet), args.since, args.until)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("index", help="build or update the index of a corpus folder (only changed files are re-read)")
+    p.add_argument("corpus", metavar="CORPUS_DIR")
+    add_index_arg(p)
+    p.add_argument("--embedder", default=None, help="sentence-transformers model id or path; 'none' for a lexical-only index (default: $NEWSRAG_EMBEDDER or the bundled multilingual-e5-small)")
+    p.add_argument("--rebuild", action="store_true", help="ignore the previous build and start over")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=run_index)
+
+    p = sub.add_parser("search", help="ranked passages for a query (no answer composition)")
+    p.add_argument("query")
+    add_index_arg(p)
+    p.add_argument("-k", type=int, default=10, help="number of passages (default 10)")
+    add_filter_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_search)
+
+
+def run_index(args) -> int:
+    from rag.indexer import build_index
+
+    index_dir = args.index or default_index_dir()
+    rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=not args.json and sys.stderr.isatty())
+    m = rep.manifest
+    if args.json:
+        out = {
+            "index": str(index_dir),
+            "added": list(rep.added),
+            "changed": list(rep.changed),
+            "deleted": list(rep.deleted),
+            "unchanged": rep.unchanged,
+            "embedded_chunks": rep.embedded,
+            "skipped": [{"source_path": p, "reason": r} for p, r in rep.skipped],
+            "counts": m["counts"],
+            "embedder": m["embedder"],
+            "seconds": round(rep.seconds, 2),
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    c = m["counts"]
+    emb = m["embedder"]["model_id"] if m["embedder"] else "none (lexical only)"
+    print(f"index {index_dir}: {c['articles']} articles ({c['republications']} republications), {c['chunks']} chunks, embedder {emb}")
+    print(f"  files: {len(rep.added)} added, {len(rep.changed)} changed, {len(rep.deleted)} deleted, {rep.unchanged} unchanged; {rep.embedded} chunks embedded; {rep.seconds:.1f} s")
+    for path, reason in rep.skipped:
+        print(f"  skipped {path}: {reason}")
+    return 0
+
+
+def run_search(args) -> int:
+    from rag.service import Newsrag
+
+    svc = Newsrag.open(args.index)
+    hits = svc.search(args.query, k=args.k, filters=filters_from(args))
+    if args.json:
+        print(json.dumps({"query": args.query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("no passages match (check the filters)")
+    for h in hits:
+        a = h.article
+        print(f"[{h.rank}] {h.score:.3f}  {a.outlet or '?'}  {a.published or '----------'}  {a.title}")
+        print(f"    {a.source_path} [{h.chunk.start}:{h.chunk.end}]")
+        print("    " + h.chunk.text.replace("\n", " ")[:160])
+        if h.also_in:
+            print("    also in: " + ", ".join(f"{o.outlet} {o.source_path}" for o in h.also_in))
+    return 0

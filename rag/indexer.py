@@ -1,0 +1,278 @@
+"""Build or update an index from a corpus directory, touching only what changed.
+
+Step 1: list the corpus files and compare them with the previous build (size + mtime, then sha1).
+Step 2: read new or changed files; reuse the Article of every unchanged one.
+Step 3: mark republications across the whole corpus (cheap; hashes and shingles).
+Step 4: chunk and tokenise articles whose text changed; reuse spans and tokens of the rest.
+Step 5: embed only chunks whose text has no vector yet (previous index, then embedding cache).
+Step 6: write a new generation and swap it in (rag.store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from rag.chunk import ChunkSettings, chunk_article
+from rag.store import commit_generation, load_previous_state, new_generation_dir, write_jsonl
+from rag.types import Article, Chunk
+
+log = logging.getLogger(__name__)
+
+# progress(stage, done, total): lets the web app show a bar; the CLI uses tqdm instead.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildReport:
+    manifest: dict[str, Any]
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    deleted: tuple[str, ...]
+    unchanged: int
+    skipped: tuple[tuple[str, str], ...]  # (source_path, reason)
+    embedded: int  # chunks that had to be encoded in this build
+    seconds: float
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _bar(iterable: Iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="file" if desc == "reading" else "chunk", dynamic_ncols=True)
+
+
+def _scan_files(root: Path, prev_files: dict[str, dict]) -> tuple[dict[str, dict], list[str]]:
+    """Stat every corpus file; return (stat records, paths that need reading)."""
+    from rag.ingest import list_corpus_files
+
+    records, to_read = {}, []
+    for rel in list_corpus_files(root):
+        st = (root / rel).stat()
+        rec = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+        old = prev_files.get(rel)
+        if old and old["bytes"] == rec["bytes"] and old["mtime_ns"] == rec["mtime_ns"]:
+            records[rel] = old
+            continue
+        rec["sha1"] = hashlib.sha1((root / rel).read_bytes()).hexdigest()
+        if old and old.get("sha1") == rec["sha1"]:
+            records[rel] = {**old, **rec}
+            continue
+        records[rel] = rec
+        to_read.append(rel)
+    return records, to_read
+
+
+def build_index(
+    corpus_dir: Path | str,
+    index_dir: Path | str,
+    embedder_spec: str | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+    on_progress: ProgressFn | None = None,
+    dense_kind: str = "auto",
+    settings: ChunkSettings = ChunkSettings(),
+) -> BuildReport:
+    """Build or incrementally update the index of `corpus_dir` in `index_dir`.
+
+    Args:
+        embedder_spec: sentence-transformers model id/path, the offline default (None), or "none"
+            for a lexical-only index (seconds to build; dense retrieval off).
+        rebuild: ignore the previous build entirely.
+    """
+    from rag.ingest import SkipFile, load_registry, mark_duplicates, read_file
+    from rag.lexical import TOKENIZER_NAME, LexicalIndex, tokenize, userdict_fingerprint
+
+    t0 = time.perf_counter()
+    root, index_dir = Path(corpus_dir).resolve(), Path(index_dir)
+    if not root.is_dir():
+        from rag.errors import NewsragError
+
+        raise NewsragError(f"corpus directory {root} does not exist; pass a folder of article files")
+    report = on_progress or (lambda stage, done, total: None)
+    tokenizer_meta = {"name": TOKENIZER_NAME, "userdict": userdict_fingerprint()}
+
+    with _build_lock(index_dir):
+        prev = None if rebuild else load_previous_state(index_dir)
+        pm = prev["manifest"] if prev else {}
+        same_text_pipeline = bool(prev) and pm.get("chunker") == settings.to_dict() and pm.get("tokenizer") == tokenizer_meta
+        prev_files = prev["files"] if prev else {}
+        prev_articles: dict[str, Article] = prev["articles"] if prev else {}
+
+        # Step 1-2: scan and read.
+        records, to_read = _scan_files(root, prev_files)
+        registry = load_registry(root)
+        articles: dict[str, Article] = {}
+        skipped: list[tuple[str, str]] = []
+        for rel, rec in records.items():
+            if rel in to_read:
+                continue
+            if rec.get("skipped"):
+                skipped.append((rel, rec["skipped"]))
+            elif rec.get("article_id") in prev_articles:
+                articles[rec["article_id"]] = dataclasses.replace(prev_articles[rec["article_id"]], duplicate_of=None)
+            else:
+                to_read.append(rel)
+        for i, rel in enumerate(_bar(to_read, len(to_read), "reading", progress)):
+            report("reading", i, len(to_read))
+            rec = records[rel]
+            rec.pop("skipped", None)
+            rec.pop("article_id", None)
+            try:
+                art = read_file(root, rel, registry)
+            except SkipFile as exc:
+                log.warning("skipped %s: %s", rel, exc)
+                rec["skipped"] = str(exc)
+                skipped.append((rel, str(exc)))
+                continue
+            except Exception as exc:  # one bad file never stops a build
+                log.warning("skipped %s: unexpected error %r", rel, exc)
+                rec["skipped"] = f"unexpected error: {exc!r}"
+                skipped.append((rel, rec["skipped"]))
+                continue
+            rec["article_id"] = art.article_id
+            articles[art.article_id] = art
+        report("reading", len(to_read), len(to_read))
+        added = tuple(r for r in to_read if r not in prev_files)
+        changed = tuple(r for r in to_read if r in prev_files)
+        deleted = tuple(sorted(set(prev_files) - set(records)))
+
+        # Step 3: republications.
+        ordered = sorted(articles.values(), key=lambda a: a.source_path)
+        ordered = mark_duplicates(ordered)
+        canonical = [a for a in ordered if not a.duplicate_of]
+
+        # Step 4: chunks and tokens, reused where the article text is unchanged.
+        reuse: dict[str, list[tuple[dict, list[str]]]] = {}
+        if prev and same_text_pipeline:
+            for row, toks in zip(prev["chunks"], prev["tokens"]):
+                reuse.setdefault(row["article_id"], []).append((row, toks))
+        chunks: list[Chunk] = []
+        tokens: list[list[str]] = []
+        for i, art in enumerate(_bar(canonical, len(canonical), "chunking", progress)):
+            report("chunking", i, len(canonical))
+            old = prev_articles.get(art.article_id)
+            if old is not None and old.text == art.text and art.article_id in reuse:
+                for row, toks in reuse[art.article_id]:
+                    chunks.append(Chunk(row["chunk_id"], art.article_id, row["start"], row["end"], art.text[row["start"] : row["end"]]))
+                    tokens.append(toks)
+                continue
+            for c in chunk_article(art, settings):
+                chunks.append(c)
+                tokens.append(tokenize(art.title + "\n" + c.text) if c.start == 0 else tokenize(c.text))
+
+        # Step 5: vectors.
+        embedder_meta, vectors, embedded = None, None, 0
+        if embedder_spec != "none":
+            vectors, embedder_meta, embedded = _embed_chunks(chunks, embedder_spec, prev, progress, report)
+
+        # Step 6: write and swap.
+        report("writing", 0, 1)
+        work = new_generation_dir(index_dir)
+        write_jsonl(work / "articles.jsonl", (a.to_dict() for a in ordered))
+        write_jsonl(work / "chunks.jsonl", ({"chunk_id": c.chunk_id, "article_id": c.article_id, "start": c.start, "end": c.end} for c in chunks))
+        with open(work / "tokens.txt", "w", encoding="utf-8") as f:
+            f.writelines(" ".join(t) + "\n" for t in tokens)
+        (work / "files.json").write_text(json.dumps(records, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        (work / "bm25").mkdir()
+        LexicalIndex.build(tokens).save(work / "bm25")
+        dense_meta = None
+        if vectors is not None:
+            from rag.dense import DenseIndex
+
+            dense = DenseIndex.build(vectors, dense_kind)
+            dense.save(work)
+            dense_meta = {"kind": dense.kind, "rows": len(dense)}
+        fingerprint = hashlib.sha1(json.dumps({k: v.get("sha1") or [v["bytes"], v["mtime_ns"]] for k, v in records.items()}, sort_keys=True).encode()).hexdigest()
+        manifest = {
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(time.perf_counter() - t0, 2),
+            "corpus": {"root": str(root), "fingerprint": fingerprint},
+            "embedder": embedder_meta,
+            "dense": dense_meta,
+            "chunker": settings.to_dict(),
+            "tokenizer": tokenizer_meta,
+            "counts": {
+                "files": len(records),
+                "articles": len(ordered),
+                "canonical_articles": len(canonical),
+                "republications": len(ordered) - len(canonical),
+                "chunks": len(chunks),
+                "skipped": len(skipped),
+            },
+            "skipped": [{"source_path": p, "reason": r} for p, r in sorted(skipped)],
+        }
+        commit_generation(index_dir, work, manifest)
+        report("writing", 1, 1)
+    return BuildReport(manifest, added, changed, deleted, len(records) - len(to_read), tuple(sorted(skipped)), embedded, time.perf_counter() - t0)
+
+
+def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, report: ProgressFn):
+    """Vectors for all chunks: reuse the previous index's rows and the cache; encode the rest."""
+    from rag.config import cache_dir, embedder_spec
+    from rag.embcache import EmbeddingCache
+    from rag.embed import describe, load_embedder
+
+    spec = spec or embedder_spec()
+    embedder = load_embedder(spec)
+    meta = {**describe(embedder), "spec": spec}
+    vectors = np.zeros((len(chunks), meta["dim"]), dtype=np.float32)
+    have = np.zeros(len(chunks), dtype=bool)
+    keys = [_text_key(c.text) for c in chunks]
+    if prev is not None and prev["vectors"] is not None and (prev["manifest"].get("embedder") or {}).get("model_id") == meta["model_id"]:
+        old_rows = {_text_key(prev["articles"][r["article_id"]].text[r["start"] : r["end"]]): i for i, r in enumerate(prev["chunks"]) if r["article_id"] in prev["articles"]}
+        for i, k in enumerate(keys):
+            j = old_rows.get(k)
+            if j is not None:
+                vectors[i] = prev["vectors"][j]
+                have[i] = True
+    missing = [i for i in range(len(chunks)) if not have[i]]
+    cache = EmbeddingCache(cache_dir() / "embeddings", meta["model_id"])
+    cached = cache.get_many([keys[i] for i in missing])
+    still = []
+    for i in missing:
+        v = cached.get(keys[i])
+        if v is None:
+            still.append(i)
+        else:
+            vectors[i] = v
+    if still:
+        bar = _bar(None, len(still), "embedding", progress) if progress else None
+        batch = 32
+        for b in range(0, len(still), batch):
+            rows = still[b : b + batch]
+            vecs = embedder.encode_passages([chunks[i].text for i in rows])
+            vectors[rows] = vecs
+            cache.put_many([keys[i] for i in rows], vecs)
+            report("embedding", b + len(rows), len(still))
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+    return vectors, meta, len(still)

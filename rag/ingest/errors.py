@@ -1,0 +1,7 @@
+"""The one exception the ingest stage raises for a single unusable file."""
+
+from __future__ import annotations
+
+
+class SkipFile(Exception):
+    """A file that cannot become an Article; the message says why and, where possible, what to do."""
