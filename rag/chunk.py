@@ -42,14 +42,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     pos, n = 0, len(text)
     while pos < n:
         m = _SENTENCE_RE.match(text, pos)
-        end = m.end() if m and m.end() > pos else n
-        if end == pos:  # at a newline
-            end = pos + 1
-        start, stop = pos, end
-        while start < stop and text[start].isspace():
-            start += 1
-        while stop > start and text[stop - 1].isspace():
-            stop -= 1
+        end = m.end() if m and m.end() > pos else pos + 1  # an empty match means we are at a newline
+        start, stop = _trim(text, pos, end)
         if stop > start:
             spans.append((start, stop))
         pos = end
@@ -69,7 +63,15 @@ def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int
         pieces.append((start, start + cut))
         start += cut
     pieces.append((start, end))
-    return pieces
+    return [_trim(text, a, b) for a, b in pieces if text[a:b].strip()]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def chunk_text(text: str, settings: ChunkSettings = ChunkSettings()) -> list[tuple[int, int]]:

@@ -72,6 +72,7 @@ class LexicalIndex:
     def build(cls, tokens: Sequence[Sequence[str]]) -> "LexicalIndex":
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         bm25 = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
         bm25.index([list(t) for t in tokens], show_progress=False)
         return cls(bm25)

@@ -72,3 +72,10 @@ def test_overlong_sentence_is_cut_at_a_comma():
     spans = chunk_text(text, ChunkSettings(150, 350))
     assert all(e - s <= 350 for s, e in spans)
     assert all(text[e - 1] in "，。" for s, e in spans)
+
+
+def test_text_after_a_line_break_is_still_split():
+    text = "导语：\n\n1.第一条；\n2.第二条。" + "后文很长。" * 100
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans[:3] == ["导语：", "1.第一条；", "2.第二条。"]
+    assert max(len(s) for s in spans) < 10
