@@ -69,12 +69,11 @@ def build(docs: dict[str, str], settings: ChunkSettings, embedder=None) -> Loade
     dense = None
     t_dense = 0.0
     if embedder is not None:
-        from rag.config import cache_dir
         from rag.dense import DenseIndex
         from rag.embcache import EmbeddingCache, embed_passages_cached
 
         t0 = time.perf_counter()
-        cache = EmbeddingCache(cache_dir() / "embeddings", embedder.model_id)
+        cache = EmbeddingCache.for_embedder(embedder)
         vecs = embed_passages_cached(embedder, [c.text for c in chunks], cache, progress=True)
         dense = DenseIndex.build(vecs, "flat")
         t_dense = time.perf_counter() - t0

@@ -15,7 +15,7 @@ from rag import __version__
 from rag.errors import NewsragError
 
 # Each module has register(subparsers) adding its subcommands with set_defaults(func=...).
-_COMMAND_MODULES = ("rag.cli_corpus", "rag.cli_index", "rag.cli_answer", "rag.cli_serve")
+_COMMAND_MODULES = ("rag.cli_corpus", "rag.cli_index", "rag.cli_answer", "rag.cli_lookup", "rag.cli_serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -235,8 +235,8 @@ def build_index(
 
 def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, report: ProgressFn):
     """Vectors for all chunks: reuse the previous index's rows and the cache; encode the rest."""
-    from rag.config import cache_dir, embedder_spec
-    from rag.embcache import EmbeddingCache
+    from rag.config import embedder_spec
+    from rag.embcache import EmbeddingCache, embed_passages_cached, passage_key
     from rag.embed import describe, load_embedder
 
     spec = spec or embedder_spec()
@@ -253,26 +253,17 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, r
                 vectors[i] = prev["vectors"][j]
                 have[i] = True
     missing = [i for i in range(len(chunks)) if not have[i]]
-    cache = EmbeddingCache(cache_dir() / "embeddings", meta["model_id"])
-    cached = cache.get_many([keys[i] for i in missing])
-    still = []
-    for i in missing:
-        v = cached.get(keys[i])
-        if v is None:
-            still.append(i)
-        else:
-            vectors[i] = v
-    if still:
-        bar = _bar(None, len(still), "embedding", progress) if progress else None
-        batch = 32
-        for b in range(0, len(still), batch):
-            rows = still[b : b + batch]
-            vecs = embedder.encode_passages([chunks[i].text for i in rows])
-            vectors[rows] = vecs
-            cache.put_many([keys[i] for i in rows], vecs)
-            report("embedding", b + len(rows), len(still))
-            if bar is not None:
-                bar.update(len(rows))
+    cache = EmbeddingCache.for_embedder(embedder)
+    found = cache.get_many([passage_key(chunks[i].text, embedder.passage_prompt) for i in missing])
+    encoded = sum(1 for i in missing if passage_key(chunks[i].text, embedder.passage_prompt) not in found)
+    bar = _bar(None, len(missing), "embedding", True) if progress and missing else None
+    block = 256  # small blocks: the cache keeps finished work if the build is killed, and progress moves
+    for b in range(0, len(missing), block):
+        rows = missing[b : b + block]
+        vectors[rows] = embed_passages_cached(embedder, [chunks[i].text for i in rows], cache)
+        report("embedding", b + len(rows), len(missing))
         if bar is not None:
-            bar.close()
-    return vectors, meta, len(still)
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    return vectors, meta, encoded

@@ -90,7 +90,7 @@ class Newsrag:
 
             config = LLMConfig.from_env()
             if config is not None:
-                yield from stream_llm(question, hits, list(history), config, fallback)
+                yield from stream_llm(question, hits, list(history), config, fallback, embedder=self.retriever.embedder)
                 return
         yield fallback()
 

@@ -212,7 +212,10 @@ def _content_of_json(text: str, config: LLMConfig) -> Iterator[str]:
 
 def _raise_for_status(resp) -> None:
     if resp.status_code >= 400:
-        detail = resp.text[:200] if resp.is_stream_consumed or not resp.is_closed else ""
+        try:
+            detail = resp.text[:200]
+        except Exception:  # a streamed body not read yet
+            detail = ""
         raise LLMError(
             f"{resp.request.url} answered HTTP {resp.status_code}: {detail}; check NEWSRAG_LLM_BASE_URL, NEWSRAG_LLM_MODEL and NEWSRAG_LLM_API_KEY",
             f"HTTP {resp.status_code}",
@@ -261,7 +264,11 @@ def _fall_back(question: str, fallback: Callable[[], Answer], reason_zh: str, re
 def _finish(question: str, hits: Sequence[Hit], reply: str, fallback: Callable[[], Answer], embedder) -> Answer:
     """Verify the reply; an answer with nothing left falls back, with a notice saying why."""
     english = is_english(question)
-    v = verify_reply(reply, hits, embedder=embedder)
+    try:
+        v = verify_reply(reply, hits, embedder=embedder)
+    except Exception:  # a checker bug must cost one answer its LLM mode, never the session
+        log.exception("verifying the LLM reply failed; falling back")
+        return _fall_back(question, fallback, "回答核验出错", "checking its reply failed")
     if v.refused:
         return Answer(question=question, text=REFUSAL_EN if english else REFUSAL_ZH, refused=True, mode="llm")
     if not v.citations:

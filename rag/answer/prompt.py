@@ -58,7 +58,7 @@ def format_passages(hits: Sequence[Hit], max_chars: int = 700) -> str:
 def build_messages(
     question: str,
     hits: Sequence[Hit],
-    history: Sequence[tuple[str, str]] = (),
+    history: Sequence[tuple[str, str] | str] = (),
     max_passage_chars: int = 700,
     max_history_turns: int = 3,
 ) -> list[dict[str, str]]:
@@ -75,9 +75,12 @@ def build_messages(
         system += _EN_EXTRA
     messages: list[dict[str, str]] = [{"role": "system", "content": system}]
     # Earlier turns help resolve 他们/那 in follow-ups; their citations are not re-sent (numbers changed).
-    for q, a in list(history)[-max_history_turns:]:
+    # A turn is (question, answer) or just the earlier question (what `Newsrag.ask` keeps).
+    for turn in list(history)[-max_history_turns:]:
+        q, a = (turn, "") if isinstance(turn, str) else turn
         messages.append({"role": "user", "content": q})
-        messages.append({"role": "assistant", "content": _strip_markers(a)[:600]})
+        if a:
+            messages.append({"role": "assistant", "content": _strip_markers(a)[:600]})
     user = (
         f"编号段落：\n\n{format_passages(hits, max_passage_chars)}\n\n"
         f"问题：{question}\n\n"

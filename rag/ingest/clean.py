@@ -13,11 +13,12 @@ _BLOCK = frozenset(
 _SKIP = frozenset("script style ins svg noscript iframe button input form select textarea object video audio head title".split())
 _VOID = frozenset("img br hr input meta link area base col embed source track wbr param".split())
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
-_AD_ID = re.compile(r"div-gpt-ad|adsbygoogle|^ad[-_]|google_ads", re.I)
+_AD_ID = re.compile(r"div-gpt-ad|adsbygoogle|^ad[-_]|google_ads|\bcaption\b|wp-caption|headerimg|^published$", re.I)
 
 # Between two CJK characters (or CJK punctuation), whitespace that contained a newline is only
 # pretty-printing of the HTML source and must vanish; elsewhere it becomes one space.
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201f\u2026\u00b7"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 _NL_SPACE = re.compile(r"[ \t\r\f\v\u00a0]*\n\s*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 
@@ -29,7 +30,7 @@ def _join_ws(text: str) -> str:
         after = text[e] if e < len(text) else ""
         if not before or not after:
             return ""
-        if re.match(f"[{_CJK}]", before) or re.match(f"[{_CJK}]", after):
+        if _CJK_CHAR.match(before) or _CJK_CHAR.match(after):
             return ""
         return " "
 
@@ -101,7 +102,9 @@ def html_to_text(fragment: str) -> str:
 
 
 _MD_IMAGE_LINK = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)")
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)")
+_IPFS = re.compile(r"ipfs://\S+")
+_NUM_ENTITY = re.compile(r"&#(?:\d{2,7}|x[0-9a-fA-F]{2,6});")
 _IMG_SOURCE = re.compile(r"\[\s*\*?\s*图片来源\s*\*?\s*\]\([^)]*\)")
 _WIKI = re.compile(r"\[\[(?:zh:|en:)?([^\]|]*)(?:\|([^\]]*))?\]\]")
 _MD_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
@@ -118,9 +121,11 @@ _RULE = re.compile(r"^\s*(?:[-*_=]\s*){3,}$")
 def markdown_to_text(md: str) -> str:
     """Plain text of a markdown body: images dropped, links keep their anchor text, wiki links their text."""
     md = _BR.sub("\n", md)
+    md = md.replace("!\\[", "![").replace("\\[", "[").replace("\\]", "]")
     md = _MD_IMAGE_LINK.sub("", md)
     md = _MD_IMAGE.sub("", md)
     md = _IMG_SOURCE.sub("", md)
+    md = _IPFS.sub("", md)
     md = _WIKI.sub(lambda m: m.group(2) or m.group(1), md)
     for _ in range(2):  # links inside emphasis inside links
         md = _MD_LINK.sub(lambda m: m.group(1), md)
@@ -142,7 +147,8 @@ def markdown_to_text(md: str) -> str:
 
 def tidy(text: str) -> str:
     """Trim lines, collapse blank runs to one blank line (the paragraph separator), strip the ends."""
-    lines = [line.strip() for line in text.replace("\u200b", "").split("\n")]
+    text = _NUM_ENTITY.sub(lambda m: html.unescape(m.group(0)), text.replace("\u200b", ""))
+    lines = [line.strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
         if not line and (not out or not out[-1]):
@@ -162,8 +168,11 @@ _DROP_LINE = re.compile(
     r"我们的标准|汤森路透“信任原则”|"
     r"[（(]?版权归.{1,12}所有|版权所有|严禁建立镜像|"
     r"原文連接$|原文连接$|"
-    r"退出中共|💌|🎬|🔥|💥|"
-    r"\(?图片来源\)?$"
+    r"💌|🎬|🔥|💥|.{0,4}退出中共组织，良心的选择|"
+    r"\(?图片来源\)?$|"
+    r"[（(](?:文章|本文)(?:只|仅)代表.{0,20}[）)]$|"
+    r"附：不同清晰度的视频下载链接|(?:1080p，)?720p，480p|点击下载视频$|"
+    r"[\W_]{1,12}$"
     r")",
     re.I,
 )
@@ -171,7 +180,10 @@ _DROP_LINE = re.compile(
 _END_MARK = re.compile(
     r"^(?:\**免责声明|【诚征荣誉会员】|本文短网址|手机上长按|"
     r"本文系观察者网独家稿件|本文系.{1,10}独家稿件|"
-    r"版权所有，任何形式转载|欢迎加入.{0,20}农场)"
+    r"版权所有，任何形式转载|欢迎加入.{0,20}农场|更多资讯，(?:更多|请)关注|欢迎喜联盟进驻|"
+    r"更多.{0,24}的频道，请关注|本文章或节目经.{0,10}编辑制作|希望之声版权所有|荣誉会员招募中|"
+    r"和我们一起守护香港|点击阅读.{0,20}在G-News|点击观看.{0,20}在G-TV|.{0,12}农场欢迎您加入|"
+    r"《看中国》作为一家不受中共审查)"
 )
 
 
@@ -183,8 +195,10 @@ def strip_boilerplate(text: str, *, min_keep: float = 0.3) -> str:
     kept: list[str] = []
     for line in lines:
         s = line.strip()
-        if s and _END_MARK.match(s) and seen >= min_keep * total:
-            break
+        if s and _END_MARK.match(s):
+            if seen >= min_keep * total:
+                break
+            continue  # too early to be the footer: drop just this line
         seen += len(line)
         if s and _DROP_LINE.match(s):
             continue

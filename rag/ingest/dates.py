@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from email.utils import parsedate_tuple
+from email.utils import parsedate
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2035
 
@@ -35,12 +35,12 @@ def split_byline_timestamp(byline: str) -> tuple[str | None, str]:
     return date, rest
 
 
-_DATELINE = re.compile(r"【([^】\n]{0,24}?)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[^】\n]{0,16}】")
+DATELINE = re.compile(r"【([^】\n]{0,24}?)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[^】\n]{0,16}】")
 
 
 def dateline(text: str, window: int = 3000) -> tuple[str | None, str]:
     """【大纪元2018年09月04日讯】 near the top of the text: (date, outlet name as printed)."""
-    m = _DATELINE.search(text[:window])
+    m = DATELINE.search(text[:window])
     if not m:
         return None, ""
     return make_date(m.group(2), m.group(3), m.group(4)), m.group(1).strip(" ：:")
@@ -123,7 +123,7 @@ def front_matter_date(value: object) -> str | None:
     m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", s)
     if m:
         return make_date(*m.groups())
-    t = parsedate_tuple(s)
+    t = parsedate(s)
     if t:
         return make_date(t[0], t[1], t[2])
     m = re.search(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", s)

@@ -36,14 +36,23 @@ class Parsed:
 
 
 _GNEWS_LINE = re.compile(r"^`([^`]*)`\s*\[轉載自GNews\]\((\S+?)\)\s*$")
-_A2_HEADER = re.compile(r"^#{1,4}\s*\[:house:返回")
+_A2_HEADER = re.compile(r"^#{1,4}\s*\[:house:")
 _B_TITLE = re.compile(r"^###\s+(.+?)\s*\n-{6,}\s*\n")
 _B_URL = re.compile(r"原文地址（需翻墙访问）[：:]\s*(\S+)")
-_B0_URL = re.compile(r"原文链接[：:]\s*(https?://[^\s<'\"]+)")
+_B0_URL = re.compile(r"原文(?:链接|連結|鏈接)[：:]\s*(https?://[^\s<'\"]+)")
 
 
-def detect_format(text: str, fm: FrontMatter | None = None) -> str:
-    """The format code of a decoded file, from content alone."""
+_TRANSCRIPT_CUE = re.compile(r"文字版|直播|听写|聽寫|盖特|蓋特|GTV|郭文贵|郭文貴|文贵|文貴|七哥|郭先生|战友|戰友")
+_TRANSCRIPT_NAME = re.compile(r"^(?:19|20)\d{6}-\d+")
+
+
+def _wrapper_without_source(text: str, name: str) -> str:
+    """A GNews-wrapper file with no GNews line is a GTV transcript (A3) only if it reads like one."""
+    return "A3" if _TRANSCRIPT_CUE.search(text[:3000]) or _TRANSCRIPT_NAME.match(name) else "markdown"
+
+
+def detect_format(text: str, fm: FrontMatter | None = None, name: str = "") -> str:
+    """The format code of a decoded file, from its content (`name`, the file name, only breaks an A3 tie)."""
     fm = fm if fm is not None else _safe_fm(text)
     head = text.lstrip()[:4000]
     if fm.present:
@@ -52,16 +61,16 @@ def detect_format(text: str, fm: FrontMatter | None = None) -> str:
         if keys & {"categories", "author"} and body_head.startswith("<"):
             return "C"
         if "title" in keys and keys <= {"title", "layout"}:
-            return "A" if _find_gnews_line(fm.body) else "A3"
+            return "A" if _find_gnews_line(fm.body) else _wrapper_without_source(text, name)
         return "html" if body_head.startswith("<") and _looks_html(fm.body) else "markdown"
     first = head.split("\n", 1)[0]
     if _A2_HEADER.match(first):
-        return "A2" if _find_gnews_line(head) else "A3"
+        return "A2" if _find_gnews_line(head) else _wrapper_without_source(text, name)
     if _B_TITLE.match(head):
         tail = text[-6000:]
         if "原文地址（需翻墙访问）" in tail:
             return "B"
-        if "原文链接" in tail or "banned-news/blob" in tail:
+        if _B0_URL.search(tail) or "banned-news/blob" in tail:
             return "B0"
         return "B"
     if _looks_html(head):
@@ -96,7 +105,7 @@ def _find_gnews_line(body: str) -> re.Match[str] | None:
 def parse(text: str, source_path: str, registry: OutletRegistry) -> Parsed:
     """Parse a decoded file. Raises ValueError for a truncated front matter block."""
     fm = split_front_matter(text)
-    fmt = detect_format(text, fm)
+    fmt = detect_format(text, fm, PurePosixPath(source_path).name)
     if fmt in ("A", "A2", "A3"):
         return _parse_gnews(fmt, text, fm, source_path, registry)
     if fmt in ("B", "B0"):
@@ -124,13 +133,15 @@ def _parse_gnews(fmt: str, text: str, fm: FrontMatter, source_path: str, registr
         published, byline = dates.split_byline_timestamp(html.unescape(m.group(1)))
         date_source = "byline" if published else ""
         url = m.group(2)
-        body = body[m.end() :] if body.find(m.group(0)) < 0 else body.replace(m.group(0), "", 1)
+        body = body.replace(m.string, "", 1)
     clean = drop_title_echo(strip_boilerplate(markdown_to_text(body)), title)
     author = _AUTHOR_LINE.search(clean[:600])
     if author:
         name = re.split(r"[｜|]", author.group(1))[0].strip()
         if name and name not in byline:
             byline = f"{byline}；作者：{name}" if byline else name
+        if not clean[: author.start()].strip():  # the credit line leads the text: it is metadata now
+            clean = clean[author.end() :].lstrip()
     if fmt == "A3":
         published = dates.filename_date(PurePosixPath(source_path).name)
         date_source = "filename" if published else ""
@@ -146,8 +157,12 @@ def _parse_gnews(fmt: str, text: str, fm: FrontMatter, source_path: str, registr
 def _a2_title(text: str) -> tuple[str, str]:
     lines = text.split("\n")
     for i, line in enumerate(lines[:12]):
-        if line.startswith("## "):
-            return line[3:].strip(), "\n".join(lines[i + 1 :])
+        if line.startswith(("## ", "# ")):
+            title, rest = line.lstrip("#").strip(), lines[i + 1 :]
+            if "文字版" in title:  # a generic "視頻的文字版" heading: the bold 文字版 line names the talk
+                named = next((x for x in rest[:12] if x.startswith("**") and len(x) > 6), "")
+                title = markdown_to_text(named).strip() or title
+            return title, "\n".join(rest)
     return "", "\n".join(lines[1:])
 
 
@@ -176,6 +191,9 @@ def _signature_with_floor(clean: str, raw_body: str) -> tuple[str | None, str]:
 _SOURCE_LINE = re.compile(r"^\s*(?:来源|來源|消息来源|转载自|轉載自)\s*[：:]\s*(.{1,80}?)\s*$", re.M)
 
 
+_PLAIN_NAME = re.compile(r"^(?!https?:)[^\W\d_][^\d，。：:、（）()《》！？!?\[\]/|]{0,15}$")
+
+
 def _source_footer(clean: str, registry: OutletRegistry, outlet: str) -> str:
     """The outlet named in a "来源:" footer line, canonicalised, when it differs from `outlet`."""
     found = ""
@@ -184,14 +202,13 @@ def _source_footer(clean: str, registry: OutletRegistry, outlet: str) -> str:
         hit = registry.from_url(value) if value.startswith("http") else registry.find_in(value)
         if hit:
             found = hit.name
-        elif not value.startswith("http") and len(value) <= 20:
-            found = value.strip("《》 ")
+        elif _PLAIN_NAME.match(value):  # an outlet the registry does not know, named plainly
+            found = value.strip()
     return "" if found == outlet else found
 
 
 def _clean_title(title: str) -> str:
     title = html.unescape(html.unescape(title)).strip()
-    title = re.sub(r"^#+\s*", "", title)
     return re.sub(r"\s+", " ", title).strip()
 
 
@@ -199,7 +216,6 @@ def _clean_title(title: str) -> str:
 
 _B_CUT = re.compile(r"手机上长按|原文地址（需翻墙访问）|<img src='http://gfw-breaker\.win")
 _MD_PROMO = re.compile(r"^\s*#{1,6}\s.*\]\(.*$|^\s*网站代理[：:].*$|^\s*-{3,}\s*$|^\s*#{1,6}\s*[💥🎬🔥💌].*$", re.M)
-_BYLINE_PAREN = re.compile(r"^【[^】]*讯】\s*[（(]([^）)]{2,40}?(?:记者|编译|报导|报道|综合)[^）)]{0,30})[）)]")
 
 
 def _parse_mirror(fmt: str, text: str, registry: OutletRegistry) -> Parsed:
@@ -234,13 +250,27 @@ def _parse_mirror(fmt: str, text: str, registry: OutletRegistry) -> Parsed:
     if not date:
         date = dates.url_date(url) or (dates.reuters_date(url, text) if "reuters" in url else None)
         date_source = "url" if date else ""
-    bm = _BYLINE_PAREN.match(clean)
-    byline = bm.group(1).strip() if bm else ""
+    clean, byline = _strip_lead(clean)
     original = _source_footer(tidy(raw_text), registry, outlet)
-    clean = _SOURCE_LINE_ONLY.sub("", clean).strip()
+    clean = _SOURCE_LINE_ONLY.sub("", clean).replace("**", "").strip()
     return Parsed(fmt, title, tidy(clean), outlet, byline, original, date, date_source, url)
 
 
+def _strip_lead(clean: str) -> tuple[str, str]:
+    """Drop what precedes a top dateline (lead-image captions) and the dateline itself; return the reporter byline."""
+    m = dates.DATELINE.search(clean[:1500])
+    if not m or clean[: m.start()].count("\n\n") > 3:
+        return clean, ""
+    rest = clean[m.end() :].lstrip()
+    bm = _REPORTER.match(rest)
+    byline = ""
+    if bm:
+        byline = bm.group(1).strip()
+        rest = rest[bm.end() :].lstrip()
+    return rest, byline
+
+
+_REPORTER = re.compile(r"^[（(]([^）)\n]{2,60}?)[）)]")
 _SOURCE_LINE_ONLY = re.compile(r"\n\s*(?:来源|來源)\s*[：:][^\n]{0,60}\s*$")
 
 

@@ -1,0 +1,46 @@
+"""`newsrag lookup "QUOTE"`: which outlets carry a quote (exact, fuzzy, semantic), earliest marked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lookup", help="find who said a quote: exact, near and paraphrased matches, earliest publication marked")
+    p.add_argument("quote", help="the sentence or phrase to trace (simplified or traditional Chinese)")
+    p.add_argument("--index", default=None, help="index directory (default: $NEWSRAG_INDEX or ./index)")
+    p.add_argument("-k", type=_positive, default=10, help="at most this many matches (default 10)")
+    p.add_argument("--json", action="store_true", help='print {"query", "matches": [...]} as JSON')
+    p.set_defaults(func=run_lookup)
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"-k must be a positive whole number, got {value!r}")
+    return n
+
+
+def run_lookup(args) -> int:
+    from rag.service import Newsrag
+
+    svc = Newsrag.open(args.index)
+    matches = svc.lookup(args.quote, k=args.k)
+    if args.json:
+        print(json.dumps({"query": args.quote, "matches": [m.to_dict() for m in matches]}, ensure_ascii=False, indent=1))
+        return 0
+    if not matches:
+        print("no article carries this quote (no exact, near or paraphrased match)")
+        return 0
+    for i, m in enumerate(matches, start=1):
+        a = m.article
+        mark = "  ★ earliest" if m.earliest else ""
+        repub = f"  (republication of {a.duplicate_of})" if a.duplicate_of else ""
+        print(f"[{i}] {m.match} {m.score:.2f}  {a.outlet or '?'}  {a.published or '----------'}  {a.title}{mark}")
+        print(f"    {a.source_path} [{m.start}:{m.end}]{repub}")
+        print("    " + m.passage.replace("\n", " ")[:200])
+    return 0
