@@ -26,9 +26,11 @@ case "$what" in
     exec .venv/bin/python app.py "$@"
     ;;
   test)
-    if [ ! -x /usr/bin/chromium ]; then
+    # Debian's Chromium for the browser tests (never a browser download), and a CJK font so
+    # screenshots show Chinese rather than boxes.
+    if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then
       sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-      $sudo apt-get update -q && $sudo apt-get install -y -q chromium
+      $sudo apt-get update -q && $sudo apt-get install -y -q chromium fonts-wqy-microhei
     fi
     exec .venv/bin/python -m pytest "$@"
     ;;
