@@ -7,7 +7,6 @@ particles and "meta" words about reporting (媒体, 报道, 说法 ...) are drop
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +25,7 @@ _ZH_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("number", re.compile(r"多少|几[个名位人次座家辆架万千百十]?|多大|多高|多重|多远|人数|数量|数字|比例|百分之几")),
     ("why", re.compile(r"为什么|为何|原因|何故|怎么会|起因|导火索|动机")),
     ("where", re.compile(r"哪里|哪儿|何地|何处|在哪|哪座城市|哪个城市|哪个地方|什么地方|哪个国家|哪国")),
-    ("who", re.compile(r"谁|哪位|哪家|哪个组织|哪些人|什么人|哪个机构|哪一方|何人|哪个人")),
+    ("who", re.compile(r"谁|叫什么|什么名字|姓名|哪位|哪家|哪个组织|哪些人|什么人|哪个机构|哪一方|何人|哪个人")),
 )
 _EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\bwhen\b|\bwhat date\b|\bwhich day\b|\bwhat day\b|\bwhich date\b|\bwhat year\b", re.I)),
@@ -51,6 +50,7 @@ _ZH_STOP = frozenset(
     什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 哪家 哪位 哪里 哪儿 多少 几 多久 多长 多长时间 谁 为什么 为何 何时 何地 何 什么时候 哪天 哪一天 哪年
     请问 一下 有 有没有 没有 没 这 那 这个 那个 这些 那些 其 他 她 它 他们 她们 它们 我 你 我们 你们 该 此 会 能 要 将 可以 可能 是否 是不是
     称 说 表示 报道 报导 据 媒体 各 各家 一致 不同 说法 分别 如何报道 媒体报道 哪家媒体 提到 提及 消息 相关 情况 方面 问题 当时 最终 目前 现在
+    人数 数量 数字 总数 是因为 因为 有何 有什么 中有 这次 这一 那里 这里 哪支 哪座 一个 叫 叫做 名字 姓名 称为
     人 个 名 位 次 年 月 日 号 时候 时间 前 因 近 约 逾 超过 左右 大约 造成 发生 进行 情况下 多 大 最 更 很 较 给出 给 出 呢 又 再 还有 那么 那 所以 另外 以及 还是 哪些人 之间 啥 咋 几个 几名 有关 关于
     """.split()
 )
@@ -90,17 +90,17 @@ class QuestionInfo:
     attribution: bool = False
 
 
-@functools.lru_cache(maxsize=1)
-def _jieba():
-    import jieba  # lazy: loads its dictionary on first cut (~0.5 s)
+def _tokens(text: str) -> list[str]:
+    # The retriever's tokenizer (jieba + the project's user dictionary, over folded text), so
+    # names such as 托卡耶夫 and 集安组织 stay whole and terms line up with BM25's.
+    from rag.lexical import tokenize
 
-    jieba.setLogLevel(60)
-    return jieba
+    return tokenize(text)
 
 
 def warm_up() -> None:
     """Load jieba's dictionary now rather than on the first question."""
-    _jieba().lcut("预热")
+    _tokens("预热")
 
 
 def detect_lang(text: str) -> Literal["zh", "en"]:
@@ -134,15 +134,13 @@ def _is_content(token: str) -> bool:
 def key_terms(text: str) -> tuple[str, ...]:
     """Folded content terms of `text` (question words, particles and stopwords dropped).
 
-    Terms are jieba tokens; matching is by substring, so a name jieba splits (托 / 卡耶夫)
-    still matches through its longer part.
+    Terms are the retriever's tokens (rag.lexical.tokenize), lower-cased.
 
     Example:
         >>> key_terms("哈薩克斯坦當局逮捕了多少人？")
         ('哈萨克斯坦', '当局', '逮捕')
     """
-    folded = fold(text)
-    tokens = [t for t in _jieba().lcut(folded) if t.strip()]
+    tokens = _tokens(text)
     terms = [tok for tok in tokens if _is_content(tok)]
     out: list[str] = []
     for term in terms:
@@ -158,7 +156,7 @@ def analyze_question(text: str) -> QuestionInfo:
     Example:
         >>> q = analyze_question("哪家媒体报道了近8000人被捕？")
         >>> q.qtype, q.attribution, q.terms
-        ('who', True, ('近8000', '被捕'))
+        ('who', True, ('8000', '被捕'))
     """
     lang = detect_lang(text)
     folded = fold(text)

@@ -1,0 +1,278 @@
+"""The offline extractive answerer: pick source sentences that answer the question and quote them.
+
+Every statement of the answer is a verbatim (minimally trimmed) source sentence, framed with
+its outlet and date and followed by its citation marker:
+
+    据半岛电视台（2022-01-10）报道，哈萨克斯坦当局周一表示，他们已经逮捕了……近 8000 人……[1]。
+
+Steps: (1) candidates = sentences of the retrieved chunks; (2) score each by key-term
+coverage (sentence and passage), answer-type cue (a figure for 多少, a date for 何时 ...) and
+retrieval rank; (3) refuse when the best candidate's support is under the threshold;
+(4) keep the best sentence plus the best of other outlets that score nearly as well (one per
+outlet; side by side for "how do outlets differ" questions); (5) if two outlets give different
+figures for the asked quantity, say so and cite both; (6) compose, number the citations.
+Pure: question, hits and history in, Answer out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.answer.candidates import Candidate, candidates_from_hits
+from rag.answer.citations import make_citation, renumber
+from rag.answer.compare import concepts_of, extract_quantities, find_disagreements, group_by_outlet
+from rag.answer.followup import HistoryItem, rewrite_query
+from rag.answer.question import QuestionInfo, analyze_question
+from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
+from rag.answer.scoring import coverage, term_present, term_weight, type_match
+from rag.textnorm import fold
+from rag.types import Answer, Citation, Hit
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = "。；;"
+MISSING_TERM_PENALTY = 0.7
+_CLOSERS = "！？!?”’\"'」』）)】》…"
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    """Knobs of the extractive answerer (defaults are what the dev set was evaluated with)."""
+
+    max_hits: int = 8
+    max_sentences: int = 3  # outside comparisons
+    max_compare_outlets: int = 4
+    keep_ratio: float = 0.8  # an extra sentence must score at least this share of the best
+    compare_ratio: float = 0.55  # looser for side-by-side comparisons and disagreement checks
+    policy: RefusalPolicy = field(default_factory=lambda: DEFAULT_POLICY)
+
+
+DEFAULT_CONFIG = ExtractiveConfig()
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate with its scores (kept for explanations and calibration)."""
+
+    cand: Candidate
+    score: float
+    support: float
+    sentence_cov: float
+    passage_cov: float
+    type_score: float
+
+    @property
+    def outlet(self) -> str:
+        return self.cand.hit.article.outlet
+
+
+def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
+    # English words cannot occur in Chinese text; digits and Chinese terms (borrowed from an
+    # earlier question by a follow-up) can.
+    if q.lang == "zh":
+        return q.terms
+    return tuple(t for t in q.terms if any(ch.isdigit() or "\u3400" <= ch <= "\u9fff" for ch in t))
+
+
+def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: RefusalPolicy = DEFAULT_POLICY) -> list[Scored]:
+    """Score every candidate for question `q`; best first."""
+    terms = _matchable_terms(q)
+    asks_type = q.qtype != "what" and not q.attribution
+    passage_cov: dict[str, float] = {}
+    asked = concepts_of(q.text) if q.qtype == "number" else frozenset()
+    out: list[Scored] = []
+    for c in candidates:
+        hit = c.hit
+        if hit.chunk.chunk_id not in passage_cov:
+            # The outlet's name counts as passage text: "观察者网怎么说" is matched by its articles.
+            passage_cov[hit.chunk.chunk_id] = coverage(terms, fold(hit.article.outlet + "\n" + hit.article.title + "\n" + hit.chunk.text)) if terms else 0.0
+        p_cov = passage_cov[hit.chunk.chunk_id]
+        outlet = fold(hit.article.outlet) + "\n"
+        s_cov = coverage(terms, outlet + c.folded) if terms else 0.0
+        n_cov = coverage(terms, outlet + c.context) if terms else 0.0
+        t = type_match(q.qtype, c.folded) if asks_type else 0.0
+        if asked and t > 0.5 and not any(x.concepts & asked for x in extract_quantities(c.text)):
+            t = 0.5  # a figure, but not of what is asked (deaths when arrests are asked)
+        rank_prior = 1.0 / (1.0 + 0.25 * (hit.rank - 1))
+        if terms:
+            score = 0.35 * s_cov + 0.15 * n_cov + 0.15 * p_cov + 0.15 * rank_prior + (0.2 * t if asks_type else 0.0)
+            support = support_score(s_cov, p_cov, t, asks_type, policy)
+        else:  # nothing lexical to go on: retrieval order and the answer-type cue decide
+            score = 0.6 * rank_prior + 0.4 * t - 0.02 * c.position
+            support = 0.5 + 0.5 * t if asks_type else 0.6
+        if len(c.text) > 150:
+            score -= 0.03
+        out.append(Scored(c, score, support, s_cov, p_cov, t))
+    if terms and out:
+        missing = missing_terms(terms, candidates)
+        if missing:
+            factor = MISSING_TERM_PENALTY ** len(missing)
+            out = [dataclasses.replace(s, support=s.support * factor) for s in out]
+    out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
+    return out
+
+
+def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list[str]:
+    """Multi-character key terms that no retrieved passage (chunk or title) contains.
+
+    Such a term names a part of the question the retrieved text does not speak to
+    (托卡耶夫的**妻子** ...), so each one lowers the support.
+    """
+    passages = {c.hit.chunk.chunk_id: fold(c.hit.article.outlet + "\n" + c.hit.article.title + "\n" + c.hit.chunk.text) for c in candidates}
+    blob = "\n".join(passages.values())
+    return [t for t in terms if term_weight(t) >= 1.0 and term_present(t, blob) < 1.0]
+
+
+def _select(q: QuestionInfo, scored: list[Scored], config: ExtractiveConfig) -> tuple[list[Scored], bool]:
+    """The sentences to quote, in answer order, and whether outlets disagree on a figure."""
+    best = scored[0]
+    threshold = config.policy.threshold
+    eligible = [s for s in scored if s.support >= threshold]
+    if q.compare:
+        pool = [s for s in eligible if s.score >= config.compare_ratio * best.score]
+        if q.qtype != "what":  # side by side only sentences that hold what is asked
+            pool = [s for s in pool if s.type_score > 0] or pool
+        chosen: list[Scored] = []
+        for s in pool:
+            if s.outlet not in {c.outlet for c in chosen}:
+                chosen.append(s)
+            if len(chosen) >= config.max_compare_outlets:
+                break
+    else:
+        pool = [s for s in eligible if s.score >= config.keep_ratio * best.score and s.sentence_cov >= 0.6 * best.sentence_cov]
+        chosen = [best]
+        for s in pool:  # first, other outlets
+            if len(chosen) >= config.max_sentences:
+                break
+            if s.outlet not in {c.outlet for c in chosen}:
+                chosen.append(s)
+        for s in pool:  # then other articles
+            if len(chosen) >= config.max_sentences:
+                break
+            if s not in chosen and s.cand.hit.article.article_id not in {c.cand.hit.article.article_id for c in chosen}:
+                chosen.append(s)
+        for s in pool:  # then anything else that scores as well
+            if len(chosen) >= config.max_sentences:
+                break
+            if s not in chosen:
+                chosen.append(s)
+
+    disagreement = False
+    if q.qtype == "number" or q.compare:
+        focus = concepts_of(q.text)
+        if not focus:
+            focus = frozenset().union(*(x.concepts for x in extract_quantities(best.cand.text))) if extract_quantities(best.cand.text) else frozenset()
+        # Any well-ranked sentence with a figure of the asked quantity takes part, even if it
+        # repeats few question words ("约5800人被捕"): the figure itself is the evidence.
+        wide = [
+            s for s in scored
+            if s.score >= config.compare_ratio * best.score and any(x.concepts & focus for x in extract_quantities(s.cand.text))
+        ]
+        # Sentences already chosen come first so they are the ones compared.
+        ordered = [s for s in chosen if s in wide] + [s for s in wide if s not in chosen]
+        found = find_disagreements([s.cand.text for s in ordered], [s.outlet for s in ordered], focus)
+        if found:
+            d = found[0]
+            for s in (ordered[d.first], ordered[d.second]):
+                if s not in chosen:
+                    chosen.append(s)
+            disagreement = True
+    # Group by outlet, outlets in order of their best sentence.
+    order = {outlet: i for i, (outlet, _) in enumerate(group_by_outlet([s.outlet for s in chosen]))}
+    chosen.sort(key=lambda s: order[s.outlet])
+    return chosen, disagreement
+
+
+def _display(quote: str, marker: str) -> str:
+    """The quote with its marker: 报道……人[1]。 (a final 。 moves after the marker)."""
+    body = quote.rstrip()
+    if body and body[-1] in _TERMINAL:
+        return f"{body[:-1]}{marker}。"
+    if body and body[-1] in _CLOSERS:
+        return f"{body}{marker}"
+    return f"{body}{marker}。"
+
+
+def _frame(c: Citation, lang: str) -> str:
+    if lang == "en":
+        who = c.outlet or f"“{c.title}”"
+        when = f" ({c.published})" if c.published else ""
+        return f"According to {who}{when}: 「{c.quote.strip()}」[{c.n}]"
+    who = c.outlet or (f"《{c.title}》" if c.title else "一篇报道")
+    when = f"（{c.published}）" if c.published else ""
+    return f"据{who}{when}报道，" + _display(c.quote, f"[{c.n}]")
+
+
+def _heading(q: QuestionInfo, outlets: list[str], disagreement: bool) -> str:
+    if disagreement:
+        return "The outlets give different figures:" if q.lang == "en" else "各媒体给出的数字不一致："
+    if q.compare:
+        if len(outlets) >= 2:
+            return "How each outlet reported it:" if q.lang == "en" else "各媒体的相关报道如下："
+        return f"Only {outlets[0]} was found reporting on this:" if q.lang == "en" else f"检索到的相关报道只来自{outlets[0]}："
+    return ""
+
+
+def compose(q: QuestionInfo, chosen: Sequence[Scored], disagreement: bool, mode: str = "extractive") -> Answer:
+    """Build the Answer text, citations and outlet groups from the chosen sentences."""
+    citations = [make_citation(i, s.cand.hit.article, s.cand.start, s.cand.end) for i, s in enumerate(chosen, start=1)]
+    lines = [_frame(c, q.lang) for c in citations]
+    outlets = [outlet for outlet, _ in group_by_outlet([s.outlet for s in chosen])]
+    head = _heading(q, outlets, disagreement)
+    sep = "\n"
+    text = (head + "\n" if head else "") + sep.join(lines)
+    text, cites = renumber(text, citations)
+    groups = tuple((outlet, tuple(c.n for c in cites if c.outlet == outlet)) for outlet in outlets)
+    return Answer(question=q.text, text=text, refused=False, mode=mode, citations=cites, groups=groups, disagreement=disagreement)
+
+
+def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
+    """The question's analysis, with key terms taken from its follow-up rewrite.
+
+    Language, answer type and comparison flags come from the question as asked; the terms
+    also include the entities a follow-up borrows from earlier questions.
+    """
+    q = analyze_question(question)
+    rewritten = rewrite_query(question, history) if history else question
+    if rewritten == question:
+        return q
+    extra = tuple(t for t in analyze_question(rewritten).terms if t not in q.terms)
+    return QuestionInfo(q.text, q.lang, q.qtype, extra + q.terms, q.compare, q.attribution)
+
+
+def answer_extractive(
+    question: str,
+    hits: Sequence[Hit],
+    history: Sequence[HistoryItem] = (),
+    config: ExtractiveConfig = DEFAULT_CONFIG,
+) -> Answer:
+    """Answer `question` by quoting the retrieved passages (no LLM).
+
+    Args:
+        question: the user's question (zh or en; traditional characters are fine).
+        hits: retrieval results for the (rewritten) question, best first.
+        history: earlier questions (or (question, answer) pairs), oldest first; used to
+            complete an elliptical follow-up before matching.
+        config: selection knobs and the refusal policy.
+
+    Returns:
+        An Answer whose every [n] marker has a citation quoting article.text[start:end], or a
+        refusal (refused=True, no citations) when nothing retrieved supports an answer.
+    """
+    q = analyze(question, history)
+    scored = score_candidates(q, candidates_from_hits(hits, q.terms, config.max_hits), config.policy)
+    if not scored or scored[0].support < config.policy.threshold:
+        log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, config.policy.threshold)
+        return refusal_answer(question, q.lang)
+    chosen, disagreement = _select(q, scored, config)
+    return compose(q, chosen, disagreement)
+
+
+def best_support(question: str, hits: Sequence[Hit], history: Sequence[HistoryItem] = (), config: ExtractiveConfig = DEFAULT_CONFIG) -> float:
+    """The support of the best candidate (what the refusal threshold is compared with); for calibration."""
+    q = analyze(question, history)
+    scored = score_candidates(q, candidates_from_hits(hits, q.terms, config.max_hits), config.policy)
+    return scored[0].support if scored else 0.0

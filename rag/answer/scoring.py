@@ -1,0 +1,86 @@
+"""How well a sentence matches a question: key-term coverage and answer-type cues (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.compare import QUANTITY_RE, extract_quantities
+from rag.answer.question import QType
+
+# A few standing abbreviations of this domain, so 集安组织 meets 集体安全条约组织. Keys and values
+# are folded; a term matches when it or any of its aliases occurs.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "集安组织": ("集体安全条约组织", "集体安全防务条约组织", "集安"),
+    "集体安全条约组织": ("集安组织",),
+    "哈国": ("哈萨克斯坦", "哈萨克"),
+    "哈萨克斯坦": ("哈萨克", "哈国"),
+    "csto": ("集安组织", "集体安全条约组织"),
+    "逮捕": ("被捕", "拘留", "拘捕"),
+    "被捕": ("逮捕", "拘留", "拘捕"),
+    "拘留": ("逮捕", "被捕"),
+    "死亡": ("丧生", "遇难", "身亡", "被杀", "死"),
+    "丧生": ("死亡", "遇难", "身亡"),
+    "兵": ("士兵", "部队", "军队"),
+    "士兵": ("兵", "部队"),
+}
+
+_DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
+_DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三四五六七八九十]+(天|周|个月|星期)|一段时间|短期|短暂|很长时间|不会超过|直至|直到|持续到|结束|撤离|撤出|为期|停留")
+_WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|引起|导火索|起因|诱因|因此|所以|为了|以便|源于|不满|抗议.*上涨|上涨")
+_WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|局长|官员|组织|政府|当局|部门|委员会|使馆|通讯社|公司|集团|说|表示|称|宣布")
+_NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
+_WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
+
+
+_MODALS = set("会将要能可还已")
+
+
+def term_weight(term: str) -> float:
+    """Longer terms are more specific; digits are very specific; single characters barely count."""
+    if term.isdigit():
+        return 1.5
+    if len(term) == 2 and term[0] in _MODALS:  # jieba's 会待, 将在: a modal plus one verb
+        return 0.4
+    return 0.4 if len(term) == 1 else (1.0 if len(term) == 2 else 1.5)
+
+
+def term_present(term: str, folded_text: str) -> float:
+    """1.0 when the term (or an alias) occurs; partial credit for most of a long term's bigrams."""
+    if term in folded_text or any(a in folded_text for a in ALIASES.get(term, ())):
+        return 1.0
+    if len(term) >= 4 and not term.isascii():
+        grams = [term[i : i + 2] for i in range(len(term) - 1)]
+        share = sum(g in folded_text for g in grams) / len(grams)
+        return 0.6 * share if share >= 0.5 else 0.0
+    return 0.0
+
+
+def coverage(terms: Sequence[str], folded_text: str) -> float:
+    """Weighted share of the question's key terms found in a (folded) text, in [0, 1]."""
+    if not terms:
+        return 0.0
+    total = sum(term_weight(t) for t in terms)
+    return sum(term_weight(t) * term_present(t, folded_text) for t in terms) / total
+
+
+def has_quantity(folded_text: str) -> bool:
+    """A precise figure with a unit (数十人 and other vague counts do not count)."""
+    return bool(QUANTITY_RE.search(folded_text)) and bool(extract_quantities(folded_text))
+
+
+def type_match(qtype: QType, folded_text: str) -> float:
+    """How clearly a sentence contains the kind of thing asked for, in [0, 1] (0 for "what")."""
+    if qtype == "number":
+        return 1.0 if has_quantity(folded_text) else (0.3 if re.search(r"\d", folded_text) else 0.0)
+    if qtype == "date":
+        return 1.0 if _DATE_RE.search(folded_text) else 0.0
+    if qtype == "duration":
+        return 1.0 if _DURATION_RE.search(folded_text) else 0.0
+    if qtype == "why":
+        return 1.0 if _WHY_RE.search(folded_text) else 0.0
+    if qtype == "who":  # a full transliterated name (艾多斯·乌基拜) is the clearest sign
+        return 1.0 if _NAME_RE.search(folded_text) else (0.5 if _WHO_RE.search(folded_text) else 0.0)
+    if qtype == "where":
+        return 0.7 if _WHERE_RE.search(folded_text) else 0.0
+    return 0.0

@@ -1,0 +1,227 @@
+"""Pure unit tests of the extractive answerer on hand-built hits (no index, no model)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answer import (
+    REFUSAL_TEXT,
+    analyze_question,
+    answer_extractive,
+    make_citation,
+    markers,
+    renumber,
+    rewrite_query,
+    verify_citation,
+)
+from rag.answer.compare import extract_quantities, find_disagreements, parse_chinese_number
+from rag.answer.question import detect_qtype
+from rag.chunk import chunk_article
+from rag.types import Answer, Article, Hit
+
+# Sentences copied verbatim from the seed articles.
+ALJAZEERA = Article(
+    article_id="aj",
+    title="哈萨克斯坦：托卡耶夫总统谈及挫败政变与普京称外国部队将短暂停留",
+    outlet="半岛电视台",
+    text=(
+        "托卡耶夫补充说，大规模的“反恐”行动将很快与集体安全条约组织部队共同结束，他并表示，其中包括 2030 名士兵和 250 件装备。\n\n"
+        "哈萨克斯坦总统的一位发言人周日表示，他相信，集体安全条约组织部队不会在哈萨克斯坦国停留很长时间，他们的存在可能不会超过一周，这是应托卡耶夫的要求。\n\n"
+        "有关现场局势，哈萨克斯坦当局周一表示，他们已经逮捕了与该国长达一周骚乱有关的近 8000 人，共和国总统补充说，当局在最近发生了自哈萨克斯坦1989 年独立以来前所未有的事件，造成 164 人死亡。"
+    ),
+    source_path="seeds/004.txt",
+    format="C",
+    published="2022-01-10",
+    url="https://chinese.aljazeera.net/x",
+)
+GNEWS = Article(
+    article_id="gn",
+    title="哈萨克斯坦政变未遂：王毅栽赃欧美凸显大国较量",
+    outlet="GNews",
+    text=(
+        "该消息称，总统托卡耶夫控制了国家安全委员会，并主持召开会议，听取了检察机关、和内务部的报告。"
+        "强调“强力部门将采取一切必要措施，全面恢复国家公共秩序和安全。”截至目前，约5800人被捕，其中有相当数量的外国人。”"
+    ),
+    source_path="seeds/000.txt",
+    format="A",
+    published="2022-01-10",
+)
+GUANCHA = Article(
+    article_id="gc",
+    title="托卡耶夫定性：未遂政变",
+    outlet="观察者网",
+    text=(
+        "托卡耶夫说，一场大规模的反恐行动将“很快结束”，集安组织出动了2030名士兵和250件军事装备。\n\n"
+        "哈萨克斯坦所有地区的局势目前已稳定下来，公共设施和其他服务正在恢复。哈萨克斯坦卫生部9日表示，这场骚乱已导致164人死亡，其中在阿拉木图有103人丧生。"
+    ),
+    source_path="seeds/003.txt",
+    format="C",
+    published="2022-01-10",
+)
+
+
+def hits_of(*articles: Article) -> list[Hit]:
+    hits = []
+    for a in articles:
+        for c in chunk_article(a):
+            hits.append(Hit(rank=len(hits) + 1, score=1.0 / (len(hits) + 1), chunk=c, article=a))
+    return hits
+
+
+def check_invariants(answer: Answer, articles: dict[str, Article]) -> None:
+    used = set(markers(answer.text))
+    listed = {c.n for c in answer.citations}
+    assert used == listed, (answer.text, listed)
+    assert [c.n for c in answer.citations] == list(range(1, len(listed) + 1))
+    for c in answer.citations:
+        assert articles[c.article_id].text[c.start : c.end] == c.quote
+        assert verify_citation(c, articles[c.article_id])
+
+
+ARTICLES = {a.article_id: a for a in (ALJAZEERA, GNEWS, GUANCHA)}
+
+
+# --- citations -------------------------------------------------------------------------------
+
+
+def test_make_citation_quotes_article_span():
+    c = make_citation(3, ALJAZEERA, 0, 10)
+    assert c.quote == ALJAZEERA.text[:10] and c.n == 3 and c.outlet == "半岛电视台" and c.published == "2022-01-10"
+
+
+def test_make_citation_rejects_bad_span():
+    with pytest.raises(ValueError, match="outside article"):
+        make_citation(1, ALJAZEERA, 10, 10_000)
+
+
+def test_renumber_orders_by_first_use_and_drops_unused_and_unknown():
+    a, b, c = make_citation(4, GNEWS, 0, 5), make_citation(7, GNEWS, 10, 15), make_citation(9, GNEWS, 20, 25)
+    text, cites = renumber("乙[7]甲[4][12]乙again[7]", [a, b, c])
+    assert text == "乙[1]甲[2]乙again[1]"
+    assert [(x.n, x.start) for x in cites] == [(1, 10), (2, 0)]
+
+
+# --- question analysis -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question,qtype",
+    [
+        ("集安组织派了多少兵？", "number"),
+        ("紧急状态持续到什么时候？", "date"),
+        ("他们会待多久？", "duration"),
+        ("托卡耶夫任命谁为代理总理？", "who"),
+        ("为什么哈萨克斯坦爆发抗议？", "why"),
+        ("集安組織出動了多少名士兵？", "number"),
+        ("How many soldiers did the CSTO send?", "number"),
+        ("When will the state of emergency end?", "date"),
+        ("Who was appointed acting prime minister?", "who"),
+        ("Why did the protests start?", "why"),
+    ],
+)
+def test_question_types(question, qtype):
+    assert detect_qtype(question) == qtype
+
+
+def test_traditional_question_terms_are_folded():
+    assert analyze_question("哈薩克斯坦衛生部說騷亂導致多少人死亡？").terms == analyze_question("哈萨克斯坦卫生部说骚乱导致多少人死亡？").terms
+
+
+def test_compare_and_attribution_flags():
+    assert analyze_question("各媒体报道的被捕人数一致吗？").compare
+    assert analyze_question("各家媒体如何报道集安组织出兵？").compare
+    q = analyze_question("哪家媒体报道了近8000人被捕？")
+    assert q.attribution and not q.compare and "8000" in q.terms
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def test_quantities():
+    q = [x for x in extract_quantities("当局已经逮捕了与该国长达一周骚乱有关的近 8000 人") if x.unit == "人"][0]
+    assert (q.value, q.approx, q.unit, q.concepts) == (8000.0, "近", "人", frozenset({"arrest"}))
+    assert extract_quantities("约2万人组成的团体")[0].value == 20000
+    assert extract_quantities("哈萨克骚乱7,939人被捕")[0].value == 7939
+    assert extract_quantities("造成了数十人死亡") == []  # vague
+    assert extract_quantities("2022年1月10日") == []  # a date is not a figure
+    assert parse_chinese_number("一百零五") == 105 and parse_chinese_number("两千") == 2000
+
+
+def test_disagreement_needs_different_outlets_and_different_figures():
+    texts = ["当局逮捕了近 8000 人。", "截至目前，约5800人被捕。", "哈萨克骚乱7,939人被捕。"]
+    assert find_disagreements(texts[:2], ["半岛电视台", "GNews"])
+    assert not find_disagreements(texts[:2], ["GNews", "GNews"])
+    assert not find_disagreements([texts[0], texts[2]], ["半岛电视台", "GNews"])  # 近8000 ~ 7939
+    # One text gives 164 and 103 deaths, the other 164: they agree.
+    assert not find_disagreements(["骚乱已导致164人死亡，其中在阿拉木图有103人丧生。", "造成 164 人死亡。"], ["观察者网", "半岛电视台"])
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+
+def test_rewrite_query_resolves_pronoun_from_previous_question():
+    assert rewrite_query("他们会待多久？", ["集安组织派了多少兵？"]) == "集安组织会待多久？"
+    assert rewrite_query("他们会待多久？", [("集安组织派了多少兵？", "……")]) == "集安组织会待多久？"
+    assert rewrite_query("马西莫夫因什么罪名被捕？", ["集安组织派了多少兵？"]) == "马西莫夫因什么罪名被捕？"
+    assert rewrite_query("他们会待多久？", []) == "他们会待多久？"
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def test_number_answer_quotes_source_and_attributes_outlet():
+    a = answer_extractive("集安组织派了多少兵？", hits_of(GUANCHA, ALJAZEERA))
+    check_invariants(a, ARTICLES)
+    assert not a.refused and a.mode == "extractive"
+    assert "2030" in a.text
+    assert re.search(r"据(观察者网|半岛电视台)（2022-01-10）报道，", a.text)
+
+
+def test_disagreeing_figures_are_flagged_and_both_cited():
+    a = answer_extractive("哈萨克斯坦当局逮捕了多少人？", hits_of(ALJAZEERA, GNEWS))
+    check_invariants(a, ARTICLES)
+    assert a.disagreement and "不一致" in a.text
+    assert "8000" in a.text and "5800" in a.text
+    assert {c.outlet for c in a.citations} == {"半岛电视台", "GNews"}
+    assert {o for o, _ in a.groups} == {"半岛电视台", "GNews"}
+
+
+def test_compare_question_gets_side_by_side_answer():
+    a = answer_extractive("各媒体报道的被捕人数一致吗？", hits_of(GNEWS, ALJAZEERA))
+    check_invariants(a, ARTICLES)
+    assert len(a.groups) == 2 and a.text.count("\n") >= 2
+
+
+def test_unsupported_question_is_refused_without_citations():
+    a = answer_extractive("2022年北京冬奥会中国获得了多少枚金牌？", hits_of(ALJAZEERA, GNEWS, GUANCHA))
+    assert a.refused and a.citations == () and a.text == REFUSAL_TEXT["zh"]
+
+
+def test_no_hits_is_refused():
+    assert answer_extractive("集安组织派了多少兵？", []).refused
+    assert answer_extractive("How many soldiers?", []).text == REFUSAL_TEXT["en"]
+
+
+def test_english_question_gets_english_framing():
+    a = answer_extractive("How many soldiers did the CSTO send?", hits_of(GUANCHA))
+    check_invariants(a, ARTICLES)
+    assert a.text.startswith("According to 观察者网 (2022-01-10): 「")
+
+
+def test_followup_uses_history():
+    a = answer_extractive("他们会待多久？", hits_of(ALJAZEERA), history=["集安组织派了多少兵？"])
+    check_invariants(a, ARTICLES)
+    assert "一周" in a.text
+
+
+def test_every_statement_is_a_verbatim_quote():
+    a = answer_extractive("哈萨克斯坦骚乱造成多少人死亡？", hits_of(ALJAZEERA, GUANCHA, GNEWS))
+    check_invariants(a, ARTICLES)
+    for line in a.text.splitlines():
+        m = re.match(r"据.+?报道，(.*?)((?:\[\d+\])+)。?$", line)
+        if not m:
+            continue
+        body, ns = m.group(1), [int(n) for n in re.findall(r"\d+", m.group(2))]
+        assert any(body in c.quote for c in a.citations if c.n in ns)

@@ -1,0 +1,89 @@
+"""End to end: retrieval over an index of the bundled corpus, then the extractive answerer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.answer import answer_extractive, markers, rewrite_query
+from rag.answer.citations import verify_citation
+
+
+@pytest.fixture(scope="session")
+def lexical_service(lexical_index):
+    from rag.service import Newsrag
+
+    return Newsrag.open(lexical_index)
+
+
+def _check(answer, index):
+    assert set(markers(answer.text)) == {c.n for c in answer.citations}
+    for c in answer.citations:
+        article = index.article(c.article_id)
+        assert article.text[c.start : c.end] == c.quote and verify_citation(c, article)
+        assert c.source_path == article.source_path and not c.source_path.startswith("/")
+
+
+@pytest.mark.parametrize(
+    "question,fact",
+    [
+        ("集安组织出动了多少名士兵？", "2030"),
+        ("哈萨克斯坦全境的紧急状态将持续到哪一天？", "1月19日"),
+        ("哈薩克斯坦衛生部說騷亂導致多少人死亡？", "164"),
+        ("哪家媒体报道了近8000人被捕？", "半岛电视台"),
+    ],
+)
+def test_answers_over_lexical_index(lexical_service, question, fact):
+    answer = lexical_service.ask(question)
+    _check(answer, lexical_service.index)
+    assert not answer.refused and fact in answer.text
+
+
+def test_followup_retrieves_with_history(lexical_service):
+    history = ["集安组织派了多少兵？"]
+    query = rewrite_query("他们会在哈萨克斯坦停留多久？", history)
+    assert "集安组织" in query
+    hits = lexical_service.search(query, k=8)
+    answer = answer_extractive("他们会在哈萨克斯坦停留多久？", hits, history)
+    _check(answer, lexical_service.index)
+    assert not answer.refused
+
+
+def test_unanswerable_is_refused(lexical_service):
+    answer = lexical_service.ask("哈萨克斯坦足球联赛的冠军是哪支球队？")
+    assert answer.refused and answer.citations == ()
+
+
+def test_cli_ask_json_contract(lexical_index, tmp_path, capsys):
+    from rag.cli import main
+
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("集安组织出动了多少名士兵？\n哈萨克斯坦足球联赛的冠军是哪支球队？\n", encoding="utf-8")
+    assert main(["ask", "--questions", str(qfile), "--index", str(lexical_index), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(x) for x in lines)
+    assert set(first) == {"question", "answer", "refused", "mode", "citations"}
+    assert first["question"] == "集安组织出动了多少名士兵？" and not first["refused"]
+    for c in first["citations"]:
+        assert set(c) == {"n", "article_id", "outlet", "title", "published", "url", "source_path", "quote", "start", "end"}
+    assert second["refused"] and second["citations"] == []
+
+
+def test_cli_ask_needs_a_question(lexical_index, capsys):
+    from rag.cli import main
+
+    assert main(["ask", "--index", str(lexical_index)]) == 2
+    assert "give either a question" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="e5-small + lexical-heavy fusion does not retrieve the 2030-soldiers passage for this English question yet", strict=False)
+def test_english_question_over_hybrid_index(hybrid_index):
+    from rag.service import Newsrag
+
+    service = Newsrag.open(hybrid_index)
+    answer = service.ask("How many soldiers did the CSTO send to Kazakhstan?")
+    _check(answer, service.index)
+    assert not answer.refused and answer.text.startswith("According to") and "2030" in answer.text
