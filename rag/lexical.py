@@ -93,3 +93,22 @@ class LexicalIndex:
         if not known:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def group_scores(self, groups: Sequence[Sequence[str]]) -> np.ndarray:
+        """Sum over groups of the best alternative's score; an alternative may be a multi-token phrase.
+
+        Used for translated English questions (rag.crosslingual): synonyms compete, terms add up.
+        """
+        n = self._bm25.scores["num_docs"]
+        total = np.zeros(n, dtype=np.float32)
+        for group in groups:
+            best = None
+            for alt in group:
+                toks = [t for t in tokenize(alt) if t in self._bm25.vocab_dict]
+                if not toks:
+                    continue
+                s = np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
+                best = s if best is None else np.maximum(best, s)
+            if best is not None:
+                total += best
+        return total

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.crosslingual import expand, is_cjk_free
 from rag.errors import BadQuestionError
 from rag.types import Hit
 
@@ -43,6 +44,7 @@ class Filters:
 @dataclass(frozen=True)
 class FusionConfig:
     lexical_weight: float = 0.7  # dense gets 1 - lexical_weight
+    crosslingual_lexical_weight: float = 0.5  # for questions with no Chinese (BM25 over a dictionary translation)
     pool: int = 100  # candidates taken from each side before fusing (at least 10 x k)
 
 
@@ -120,7 +122,11 @@ class Retriever:
         from rag.lexical import tokenize
 
         mask = self._mask(filters)
+        weight = self.fusion.lexical_weight
         lex_all = self.index.lexical.scores(tokenize(query))
+        if is_cjk_free(query):
+            lex_all = lex_all + self.index.lexical.group_scores(expand(query))
+            weight = self.fusion.crosslingual_lexical_weight
         if mask is not None:
             lex_all = np.where(mask, lex_all, -np.inf)
         pool = self.fusion.pool
@@ -137,7 +143,7 @@ class Retriever:
         rows = np.union1d(lex_rows, dense_rows).astype(np.int64)
         lex = np.maximum(lex_all[rows], 0).astype(np.float32)
         cos = dense.scores_for(qvec, rows)
-        return rows, fuse(lex, cos, self.fusion.lexical_weight)
+        return rows, fuse(lex, cos, weight)
 
     def _search_one(self, query: str, qvec, k: int, filters: Filters) -> list[Hit]:
         rows, fused = self.scores(query, qvec, filters)
