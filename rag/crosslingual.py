@@ -29,7 +29,7 @@ _STOP = set(
     "that this these those it its their there they them he she his her as than then so not no yes many much "
     "according said say says did people".split()
 )
-MAX_ALTERNATIVES = 12
+MAX_ALTERNATIVES = 60  # most are absent from a given index and cost nothing there
 
 
 def is_cjk_free(text: str) -> bool:
@@ -101,8 +101,8 @@ def expand(question: str) -> list[list[str]]:
         matched = False
         for n in (4, 3, 2):
             phrase = " ".join(words[i : i + n])
-            if i + n <= len(words) and phrase in table:
-                groups.append(table[phrase][:MAX_ALTERNATIVES])
+            if i + n <= len(words) and phrase in table and not all(w in _STOP for w in words[i : i + n]):
+                groups.append(table[phrase])
                 i += n
                 matched = True
                 break
@@ -115,15 +115,25 @@ def expand(question: str) -> list[list[str]]:
             continue
         if w in _STOP or len(w) < 3:
             continue
-        for form in _lemmas(w):
-            if form in table:
-                groups.append(table[form][:MAX_ALTERNATIVES])
-                break
-    # de-duplicate while keeping order
+        alternatives = [zh for form in _lemmas(w) for zh in table.get(form, ())]
+        if alternatives:
+            groups.append(alternatives)
+    # Common words first (jieba's corpus frequencies), so the cap keeps 死亡 rather than 一命呜呼;
+    # then de-duplicate while keeping order.
+    freq = _word_freq()
     out, seen = [], set()
     for g in groups:
+        g = sorted(dict.fromkeys(g), key=lambda w: -freq.get(w, 0))[:MAX_ALTERNATIVES]
         key = tuple(g)
         if key not in seen:
             seen.add(key)
-            out.append(list(dict.fromkeys(g)))
+            out.append(g)
     return out
+
+
+def _word_freq() -> dict[str, int]:
+    from rag.lexical import _tokenizer
+
+    tok = _tokenizer()
+    tok.check_initialized()
+    return tok.FREQ

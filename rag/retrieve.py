@@ -43,8 +43,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class FusionConfig:
-    lexical_weight: float = 0.7  # dense gets 1 - lexical_weight
-    crosslingual_lexical_weight: float = 0.5  # for questions with no Chinese (BM25 over a dictionary translation)
+    lexical_weight: float = 0.6  # dense gets 1 - lexical_weight; tuned on CMRC-2018 + CRUD-RAG (docs/BENCHMARKS.md)
+    crosslingual_lexical_weight: float = 0.8  # for questions with no Chinese (BM25 over a dictionary translation)
     pool: int = 100  # candidates taken from each side before fusing (at least 10 x k)
 
 
@@ -123,10 +123,13 @@ class Retriever:
 
         mask = self._mask(filters)
         weight = self.fusion.lexical_weight
-        lex_all = self.index.lexical.scores(tokenize(query))
         if is_cjk_free(query):
-            lex_all = lex_all + self.index.lexical.group_scores(expand(query))
+            # A Latin-script question over a Chinese archive: score its dictionary translation. Its
+            # English words would only match stray English fragments (source lines, subtitles).
+            lex_all = self.index.lexical.group_scores(expand(query))
             weight = self.fusion.crosslingual_lexical_weight
+        else:
+            lex_all = self.index.lexical.scores(tokenize(query))
         if mask is not None:
             lex_all = np.where(mask, lex_all, -np.inf)
         pool = self.fusion.pool

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rag.crosslingual import expand
 from rag.answer.candidates import Candidate, candidates_from_hits
 from rag.answer.citations import make_citation, renumber
 from rag.answer.compare import concepts_of, extract_quantities, find_disagreements, group_by_outlet
@@ -74,7 +75,10 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
     # earlier question by a follow-up) can.
     if q.lang == "zh":
         return q.terms
-    return tuple(t for t in q.terms if any(ch.isdigit() or "\u3400" <= ch <= "\u9fff" for ch in t))
+    own = tuple(t for t in q.terms if any(ch.isdigit() or "\u3400" <= ch <= "\u9fff" for ch in t))
+    # The dictionary translation retrieval used (rag.crosslingual): one "a|b|c" term per English term.
+    translated = tuple("|".join(g) for g in expand(q.text) if not (len(g) == 1 and g[0] in own))
+    return own + translated
 
 
 def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: RefusalPolicy = DEFAULT_POLICY) -> list[Scored]:

@@ -38,6 +38,8 @@ _MODALS = set("会将要能可还已")
 
 def term_weight(term: str) -> float:
     """Longer terms are more specific; digits are very specific; single characters barely count."""
+    if "|" in term:  # alternatives (a translated English term): as specific as its best alternative
+        return max(term_weight(t) for t in term.split("|"))
     if term.isdigit():
         return 1.5
     if len(term) == 2 and term[0] in _MODALS:  # jieba's 会待, 将在: a modal plus one verb
@@ -47,6 +49,8 @@ def term_weight(term: str) -> float:
 
 def term_present(term: str, folded_text: str) -> float:
     """1.0 when the term (or an alias) occurs; partial credit for most of a long term's bigrams."""
+    if "|" in term:
+        return max(term_present(t, folded_text) for t in term.split("|"))
     if term in folded_text or any(a in folded_text for a in ALIASES.get(term, ())):
         return 1.0
     if len(term) >= 4 and not term.isascii():
