@@ -12,6 +12,7 @@ filtered query still returns k hits whenever k chunks pass the filter.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass
@@ -157,3 +158,22 @@ class Retriever:
             article = self.index.articles[chunk.article_id]
             hits.append(Hit(rank, float(fused[j]), chunk, article, tuple(self.index.republications(article.article_id))))
         return hits
+
+
+def diversify(hits: Sequence[Hit], k: int) -> list[Hit]:
+    """The top-k hits, but with each outlet's best hit promoted into them (pure).
+
+    For comparison questions: an outlet whose best passage ranks 15th still gets its say. Outlets
+    keep their relative order; within the k slots the rest are filled by score.
+    """
+    best: dict[str, Hit] = {}
+    for h in hits:
+        best.setdefault(h.article.outlet, h)
+    chosen = list(best.values())[:k]
+    for h in hits:
+        if len(chosen) >= k:
+            break
+        if h not in chosen:
+            chosen.append(h)
+    chosen.sort(key=lambda h: h.rank)
+    return [dataclasses.replace(h, rank=i) for i, h in enumerate(chosen, start=1)]

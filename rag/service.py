@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from rag.config import default_index_dir
 from rag.errors import IndexMismatchError
-from rag.retrieve import Filters, Retriever
+from rag.retrieve import Filters, Retriever, diversify
 from rag.types import Answer, Hit
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,14 @@ class Newsrag:
     def ask_stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
         """Yield text deltas (LLM mode) and finally the verified Answer."""
         from rag.answer import answer_extractive
+        from rag.answer.question import analyze_question, retrieval_text
 
-        hits = self.search(self.retrieval_query(question, history), k, filters)
+        query = self.retrieval_query(question, history)
+        if analyze_question(question).compare:
+            # "各媒体…一致吗": search for the subject, and let every outlet that covers it speak.
+            hits = diversify(self.search(retrieval_text(query), 4 * k, filters), k)
+        else:
+            hits = self.search(retrieval_text(query), k, filters)
         fallback = lambda: answer_extractive(question, hits, list(history))  # noqa: E731
         if mode == "llm":
             from rag.answer.llm import LLMConfig, stream_llm

@@ -38,6 +38,8 @@ _EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
 # "How do the outlets differ / agree?" -> side-by-side answer.
 _ZH_COMPARE_RE = re.compile(r"各(家)?媒体|各家|不同媒体|媒体之间|说法(是否)?一致|一致吗|是否一致|有何不同|有什么不同|有何差异|有什么差异|分歧|如何报道|怎么报道|怎样报道|各方(的)?报道|对比")
 _EN_COMPARE_RE = re.compile(r"\b(outlets?|media|sources|reports?)\b.*\b(differ|agree|disagree|compare|consistent|report(ed)? (it|this|the))\b|\bdiffer(ent)? (outlets|media)\b|\bcompare\b", re.I)
+# Words that say *how* to answer a comparison, not what it is about; kept out of retrieval.
+_ZH_COMPARE_META_RE = re.compile(r"各(家|个)?(媒体|网站|报纸|方)|不同媒体|媒体之间|的?说法|报道的?|是否一致|一致吗|有何不同|有什么不同|有何差异|有什么差异|如何|怎么|怎样|对比|分别|之间|和|与|吗|？|\?")
 # "Which outlet said ...?" -> name the outlet first.
 _ZH_ATTRIB_RE = re.compile(r"哪(家|个|些)(媒体|网站|报纸|通讯社|电视台|网)|谁报道|哪家.*报道|据哪|出自哪|哪个.*报道了")
 _EN_ATTRIB_RE = re.compile(r"\bwhich (outlet|media|news|newspaper|agency|source|site|channel)s?\b|\bwho reported\b", re.I)
@@ -174,3 +176,23 @@ def analyze_question(text: str) -> QuestionInfo:
         compare=compare and not attribution,
         attribution=attribution,
     )
+
+
+def retrieval_text(question: str) -> str:
+    """What to search for: a comparison question loses its phrasing and gains synonyms (pure).
+
+    Example:
+        >>> retrieval_text("各媒体报道的被捕人数一致吗？")
+        '被捕人数 逮捕 拘留 拘捕'
+    """
+    q = analyze_question(question)
+    if q.lang != "zh" or not q.compare:
+        return question
+    stripped = " ".join(_ZH_COMPARE_META_RE.sub(" ", fold(question)).split())
+    text = stripped if len(stripped) >= 2 else question
+    # Outlets word the same fact differently (被捕 / 逮捕 / 拘留): the synonym table widens the search.
+    # (Measured: doing this for every question lost more than it gained, so comparisons only.)
+    from rag.answer.scoring import ALIASES
+
+    extra = [a for t in key_terms(text) for a in ALIASES.get(t, ()) if a not in text]
+    return " ".join([text, *dict.fromkeys(extra)]) if extra else text
