@@ -79,7 +79,6 @@ def test_cli_ask_needs_a_question(lexical_index, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="e5-small + lexical-heavy fusion does not retrieve the 2030-soldiers passage for this English question yet", strict=False)
 def test_english_question_over_hybrid_index(hybrid_index):
     from rag.service import Newsrag
 
