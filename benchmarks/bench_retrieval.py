@@ -82,6 +82,22 @@ def build(docs: dict[str, str], settings: ChunkSettings, embedder=None) -> Loade
     return idx
 
 
+def encode_queries_cached(embedder, queries: list[str]) -> np.ndarray:
+    """Query vectors through the embedding cache (keyed by prompt + text), so reruns are instant."""
+    from rag.embcache import EmbeddingCache, passage_key
+
+    cache = EmbeddingCache.for_embedder(embedder)
+    keys = [passage_key(q, embedder.query_prompt) for q in queries]
+    found = cache.get_many(keys)
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    for b in range(0, len(todo), 256):
+        rows = todo[b : b + 256]
+        vecs = embedder.encode_queries([queries[i] for i in rows])
+        cache.put_many([keys[i] for i in rows], vecs)
+        found.update(zip((keys[i] for i in rows), vecs))
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
 def doc_ranking(rows: np.ndarray, scores: np.ndarray, idx: LoadedIndex, depth: int = 10) -> list[str]:
     order = np.argsort(-scores, kind="stable")
     seen: list[str] = []
@@ -149,9 +165,12 @@ def main() -> int:
         qvecs = None
         if embedder is not None:
             t0 = time.perf_counter()
-            qvecs = embedder.encode_queries([q for q, _ in queries])
+            qvecs = encode_queries_cached(embedder, [q for q, _ in queries])
             print(f"  {len(queries)} queries encoded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         results[name] = {"all": evaluate(idx, queries, qvecs, args.weights), "n": len(queries)}
+        print(json.dumps({name: results[name]}, default=float), file=sys.stderr)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=float))
     print(json.dumps(results, indent=1, default=float))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
