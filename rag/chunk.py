@@ -111,11 +111,3 @@ def chunk_article(article: Article, settings: ChunkSettings = ChunkSettings()) -
         Chunk(chunk_id=f"{article.article_id}:{i}", article_id=article.article_id, start=s, end=e, text=article.text[s:e])
         for i, (s, e) in enumerate(chunk_text(article.text, settings))
     ]
-
-
-def sentence_at(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span of whole sentences of `text` that covers [start, end)."""
-    spans = split_sentences(text)
-    s = max((a for a, b in spans if a <= start), default=0)
-    e = min((b for a, b in spans if b >= end), default=len(text))
-    return s, e

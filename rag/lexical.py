@@ -58,10 +58,6 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _tokenizer().lcut(fold(text)) if _WORDLIKE.search(t)]
 
 
-def tokenize_many(texts: Sequence[str]) -> list[list[str]]:
-    return [tokenize(t) for t in texts]
-
-
 class LexicalIndex:
     """BM25 over pre-tokenised chunks; returns a score for every chunk so filters stay exact."""
 

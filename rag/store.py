@@ -20,7 +20,6 @@ moment leaves CURRENT pointing at the previous, complete generation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ import numpy as np
 
 from rag import __version__
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.fsutil import file_sha256, fsync_file, fsync_tree
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -77,17 +77,6 @@ class LoadedIndex:
     def republications(self, article_id: str) -> list[Article]:
         return list(self._republications.get(article_id, []))
 
-    @property
-    def has_dense(self) -> bool:
-        return self.dense is not None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -125,32 +114,18 @@ def commit_generation(index_dir: Path, work: Path, manifest: dict[str, Any]) -> 
         if p.is_file():
             rel = p.relative_to(work).as_posix()
             size = p.stat().st_size
-            files[rel] = {"bytes": size, "sha256": _sha256(p) if size <= _CHECKSUM_LIMIT else None}
+            files[rel] = {"bytes": size, "sha256": file_sha256(p) if size <= _CHECKSUM_LIMIT else None}
     manifest = {**manifest, "schema_version": SCHEMA_VERSION, "newsrag_version": __version__, "files": files}
     (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_tree(work)
+    fsync_tree(work)
     final = index_dir / work.name.replace(".tmp-gen-", "gen-")
     os.replace(work, final)
     tmp_pointer = index_dir / f".CURRENT.{uuid.uuid4().hex[:8]}"
     tmp_pointer.write_text(final.name + "\n", encoding="utf-8")
-    _fsync_file(tmp_pointer)
+    fsync_file(tmp_pointer)
     os.replace(tmp_pointer, index_dir / "CURRENT")
     _cleanup(index_dir, keep=final.name)
     return final
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for p in root.rglob("*"):
-        if p.is_file():
-            _fsync_file(p)
 
 
 def _cleanup(index_dir: Path, keep: str) -> None:
@@ -186,7 +161,7 @@ def check_manifest(index_dir: Path, gen: Path, manifest: dict[str, Any], verify:
         p = gen / rel
         if not p.is_file() or p.stat().st_size != meta["bytes"]:
             raise IndexCorruptError(f"index file {p} is missing or has the wrong size; rebuild it: {rebuild}")
-        if verify and meta.get("sha256") and _sha256(p) != meta["sha256"]:
+        if verify and meta.get("sha256") and file_sha256(p) != meta["sha256"]:
             raise IndexCorruptError(f"index file {p} does not match its checksum (corrupted); rebuild it: {rebuild}")
 
 
