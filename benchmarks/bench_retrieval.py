@@ -87,7 +87,9 @@ def encode_queries_cached(embedder, queries: list[str]) -> np.ndarray:
     from rag.embcache import EmbeddingCache, passage_key
 
     cache = EmbeddingCache.for_embedder(embedder)
-    keys = [passage_key(q, embedder.query_prompt) for q in queries]
+    precision = getattr(embedder, "query_precision", "float32")
+    tag = embedder.query_prompt if precision == "float32" else f"{embedder.query_prompt}\x00{precision}"
+    keys = [passage_key(q, tag) for q in queries]
     found = cache.get_many(keys)
     todo = [i for i, k in enumerate(keys) if k not in found]
     for b in range(0, len(todo), 256):
@@ -116,11 +118,14 @@ def evaluate(idx: LoadedIndex, queries, qvecs, weights: list[float]) -> dict[str
     lex_only = Retriever(idx, None)
     runs["bm25"] = [doc_ranking(*lex_only.scores(q, None), idx) for q, _ in queries]
     if qvecs is not None:
-        dense_r = Retriever(idx, object(), FusionConfig(lexical_weight=0.0))
+        dense_r = Retriever(idx, object(), FusionConfig(lexical_weight=0.0, long_query_lexical_weight=0.0))
         runs["dense"] = [doc_ranking(*dense_r.scores(q, v), idx) for (q, _), v in zip(queries, qvecs)]
         for w in weights:
             r = Retriever(idx, object(), FusionConfig(lexical_weight=w))
             runs[f"hybrid w={w:.2f}"] = [doc_ranking(*r.scores(q, v), idx) for (q, _), v in zip(queries, qvecs)]
+        # The shipped setting without its long-query ramp, to show what the ramp does.
+        fixed = Retriever(idx, object(), FusionConfig(long_query_lexical_weight=0.0))
+        runs["hybrid fixed w=0.60"] = [doc_ranking(*fixed.scores(q, v), idx) for (q, _), v in zip(queries, qvecs)]
     out = {}
     for name, ranked in runs.items():
         ranks = [r.index(gold) + 1 if gold in r else None for r, (_, gold) in zip(ranked, queries)]

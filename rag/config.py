@@ -22,3 +22,14 @@ def default_index_dir() -> Path:
 def embedder_spec() -> str:
     """$NEWSRAG_EMBEDDER: a sentence-transformers model id or path, or the offline default."""
     return os.environ.get("NEWSRAG_EMBEDDER", DEFAULT_EMBEDDER)
+
+
+QUERY_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def query_precision() -> str:
+    """$NEWSRAG_QUERY_PRECISION: auto (bfloat16 where the CPU has it natively and it checks out), float32, bfloat16."""
+    value = os.environ.get("NEWSRAG_QUERY_PRECISION", "auto").strip().lower() or "auto"
+    if value not in QUERY_PRECISIONS:
+        raise ValueError(f"NEWSRAG_QUERY_PRECISION={value!r}; use one of {', '.join(QUERY_PRECISIONS)}")
+    return value

