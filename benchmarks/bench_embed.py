@@ -87,8 +87,13 @@ def main() -> None:
         embed_passages_cached(emb, chunks, EmbeddingCache.for_embedder(emb, root=Path(tmp)))
         rows.append(("embed_passages_cached, warm (reopened)", f"{(time.perf_counter() - t) * 1000:.1f} ms total"))
 
-    for policy, threads in (("1 thread (default)", 1), (f"{all_threads} threads", all_threads)):
+    default = emb.query_precision
+    for policy, threads, precision in ((f"1 thread, {default} (default)", 1, default), ("1 thread, float32", 1, "float32"),
+                                       (f"{all_threads} threads, {default}", all_threads, default)):
+        if policy.endswith("float32") and default == "float32":
+            continue
         embed.QUERY_THREADS = threads
+        emb._query_precision = precision
         p50, p95 = latencies(emb, args.queries)
         rows.append((f"single query, idle, {policy}", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"))
         burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -100,6 +105,7 @@ def main() -> None:
             burner.wait()
         rows.append((f"single query, 1 core busy, {policy}", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"))
     embed.QUERY_THREADS = 1
+    emb._query_precision = default
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  result")

@@ -27,7 +27,9 @@ _STOP = set(
     "a an the of to in on at by for from with about into over after before and or but is are was were be been being "
     "do does did has have had will would can could should may might what which who whom whose when where why how "
     "that this these those it its their there they them he she his her as than then so not no yes many much "
-    "according said say says did people".split()
+    "according said say says did people "
+    # Words about reporting itself ("Which outlet reported …?"): the question is about what was reported.
+    "outlet outlets media news report reports reported reporting newspaper newspapers source sources".split()
 )
 MAX_ALTERNATIVES = 60  # most are absent from a given index and cost nothing there
 

@@ -60,6 +60,8 @@ class Newsrag:
         retriever = Retriever(index, embedder)
         with self._lock:
             self.index, self.retriever = index, retriever
+            self._outlets_in_index = frozenset(a.outlet for a in index.articles.values() if a.outlet)
+            self._registry = None
 
     @property
     def mode(self) -> str:
@@ -74,6 +76,35 @@ class Newsrag:
 
         return rewrite_query(question, list(history)) if history else question
 
+    def named_outlets(self, question: str) -> tuple[tuple[str, ...], str]:
+        """Outlets of this index that the question names, and the question without their names.
+
+        "观察者网和半岛电视台的说法有何不同" is about those two outlets: retrieval is restricted to
+        them (each gets its best passage) and their names are not searched for as words.
+        """
+        if self._registry is None:
+            from rag.ingest.outlets import load_registry
+
+            root = (self.index.manifest.get("corpus") or {}).get("root")
+            try:
+                self._registry = load_registry(Path(root) if root else None)
+            except Exception as exc:  # noqa: BLE001 - a broken outlets.yaml must not break answering
+                log.warning("outlet registry unavailable (%s); outlet names in questions are not recognised", exc)
+                from rag.ingest.outlets import OutletRegistry
+
+                self._registry = OutletRegistry.build([])
+        named = [o for _, o in self._registry.mentioned(question) if o.name in self._outlets_in_index]
+        if not named:
+            return (), question
+        import re
+
+        rest = question
+        for o in named:
+            for alias in sorted({o.name, o.en, *o.aliases} - {""}, key=len, reverse=True):
+                rest = re.sub(re.escape(alias), " ", rest, flags=re.I)
+        rest = re.sub(r"^[\s，,、和与及跟]+|[\s，,、和与及跟]+(?=[的说报])", "", rest).strip()
+        return tuple(o.name for o in named), rest or question
+
     def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Answer:
         """Answer `question` from the corpus; `history` is the user's earlier questions, oldest first."""
         *_, last = self.ask_stream(question, history, filters, k, mode)
@@ -85,10 +116,17 @@ class Newsrag:
         from rag.answer.question import analyze_question, retrieval_text
 
         query = self.retrieval_query(question, history)
-        if analyze_question(question).compare:
+        info = analyze_question(question)
+        named, rest = self.named_outlets(query) if not info.attribution and not filters.outlets else ((), query)
+        hits: list[Hit] = []
+        if named:
+            # "观察者网和半岛电视台怎么说": only those outlets, each with its best passage.
+            only = Filters(outlets=named, since=filters.since, until=filters.until)
+            hits = diversify(self.search(retrieval_text(rest), 4 * k, only), k)
+        if not hits and info.compare:
             # "各媒体…一致吗": search for the subject, and let every outlet that covers it speak.
             hits = diversify(self.search(retrieval_text(query), 4 * k, filters), k)
-        else:
+        elif not hits:
             hits = self.search(retrieval_text(query), k, filters)
         fallback = lambda: answer_extractive(question, hits, list(history))  # noqa: E731
         if mode == "llm":

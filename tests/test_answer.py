@@ -225,3 +225,76 @@ def test_every_statement_is_a_verbatim_quote():
             continue
         body, ns = m.group(1), [int(n) for n in re.findall(r"\d+", m.group(2))]
         assert any(body in c.quote for c in a.citations if c.n in ns)
+
+
+# --- asked-about terms, stance, reasons in the neighbouring sentence ----------------------------
+
+NAZARBAYEV = Article(
+    article_id="gtv",
+    title="哈萨克斯坦的政局",
+    outlet="GTV",
+    text=(
+        "托卡耶夫继任总统以后，把首都阿斯塔纳的名字改为了努尔苏丹，努尔苏丹就是纳扎尔巴耶夫的名字。"
+        "纳扎尔巴耶夫有三位女儿，都是他第一任妻子所生。"
+    ),
+    source_path="miles/gtv.md",
+    format="A",
+    published="2022-01-07",
+)
+COUP = Article(
+    article_id="coup",
+    title="托卡耶夫定性：未遂政变",
+    outlet="观察者网",
+    text=(
+        "据路透社1月10日报道，哈萨克斯坦总统托卡耶夫称，国家已经度过了一场“未遂的政变”。\n\n"
+        "“在自发抗议的幌子下，一波骚乱爆发了。很显然，主要目的是破坏宪法秩序，并夺取政权。这是一场未遂的政变，”托卡耶夫说。"
+    ),
+    source_path="seeds/003.txt",
+    format="C",
+    published="2022-01-10",
+)
+
+
+def test_focus_terms_name_what_is_asked_about():
+    from rag.answer.question import focus_terms
+
+    assert focus_terms("托卡耶夫的妻子叫什么名字？") == ("妻子",)
+    assert focus_terms("哈萨克斯坦的人均GDP是多少美元？") == ("人均", "gdp")
+    assert focus_terms("纳扎尔巴耶夫的发言人是谁？") == ("发言人",)
+    assert focus_terms("集安组织派了多少兵？") == ()  # no "X的Y": nothing singled out
+
+
+def test_asked_about_term_in_a_neighbouring_sentence_is_not_support():
+    # The passage has 托卡耶夫 and 名字 and, next door, someone else's 妻子: refuse.
+    a = answer_extractive("托卡耶夫的妻子叫什么名字？", hits_of(NAZARBAYEV))
+    assert a.refused and a.citations == ()
+    # The same passage answers what it does say.
+    b = answer_extractive("纳扎尔巴耶夫有几位女儿？", hits_of(NAZARBAYEV))
+    assert not b.refused and "三位女儿" in b.text
+
+
+def test_why_question_quotes_the_reason_next_to_the_claim():
+    a = answer_extractive("托卡耶夫为什么称这是一场未遂的政变？", hits_of(COUP))
+    check_invariants(a, {"coup": COUP})
+    assert not a.refused and "夺取政权" in a.text
+    # The joined quote is one verbatim span; the claim alone is not quoted again beside it.
+    assert sum("这是一场未遂的政变" in c.quote for c in a.citations) == 1
+
+
+def test_stance_question_prefers_what_the_speaker_said():
+    assert detect_qtype("各媒体如何报道托卡耶夫对这次骚乱的定性？") == "stance"
+    a = answer_extractive("托卡耶夫对这次骚乱的定性是什么？", hits_of(COUP, ALJAZEERA))
+    assert not a.refused and "政变" in a.citations[0].quote
+
+
+def test_english_attribution_question_names_the_outlet():
+    a = answer_extractive("Which outlet reported that nearly 8000 people were arrested?", hits_of(GNEWS, ALJAZEERA))
+    check_invariants(a, ARTICLES)
+    assert not a.refused and a.citations[0].outlet == "半岛电视台" and "8000" in a.citations[0].quote
+
+
+def test_grouped_digits_match_plain_digits():
+    from rag.answer.scoring import term_present
+
+    assert term_present("8000", "近 8,000 人已被拘留") == 1.0
+    assert term_present("8000", "近 9,000 人") == 0.0

@@ -86,3 +86,15 @@ def test_english_question_over_hybrid_index(hybrid_index):
     answer = service.ask("How many soldiers did the CSTO send to Kazakhstan?")
     _check(answer, service.index)
     assert not answer.refused and answer.text.startswith("According to") and "2030" in answer.text
+
+
+def test_question_naming_outlets_compares_just_those(lexical_service):
+    q = "关于被捕人数，观察者网和半岛电视台的说法有何不同？"
+    named, rest = lexical_service.named_outlets(q)
+    assert set(named) == {"观察者网", "半岛电视台"} and "观察者网" not in rest and "半岛电视台" not in rest
+    answer = lexical_service.ask(q)
+    _check(answer, lexical_service.index)
+    assert not answer.refused and {c.outlet for c in answer.citations} == {"观察者网", "半岛电视台"}
+    assert "5135" in answer.text and "8000" in answer.text and answer.disagreement
+    # Attribution questions name no outlet to restrict to; an explicit --outlet filter wins.
+    assert lexical_service.named_outlets("集安组织派了多少兵？") == ((), "集安组织派了多少兵？")

@@ -52,19 +52,9 @@ def test_eval_citations_on_hybrid_index(hybrid_report):
 
 @pytest.mark.slow
 def test_eval_goals_met_on_hybrid_index(hybrid_report):
-    """The goals the dev set meets (measured: false refusals 2/42, p50 32-45 ms)."""
-    assert hybrid_report.false_refusal_rate <= 0.05
-    assert hybrid_report.recall_at_5 >= 0.85
-    assert hybrid_report.key_fact_accuracy >= 0.80  # a floor against regressions; the goal is 0.95 (below)
-    assert hybrid_report.latency_p50_ms <= 150  # goal 60 ms with the model warm on an idle machine: see BENCHMARKS
-
-
-# Not met yet, measured 2026-11-22: key facts 37/43 = 0.86 (misses: a "why" answer in the
-# sentence next to the one quoted, three cross-outlet comparisons, one English attribution
-# question) and unanswerables refused 7/9 (two share all but one key term with some passage).
-# strict=False so an XPASS shows when they are fixed.
-@pytest.mark.slow
-@pytest.mark.xfail(reason="dev-set goals not met yet: key facts 0.86 < 0.95, unanswerables refused 7/9", strict=False)
-def test_eval_goals_on_hybrid_index(hybrid_report):
+    """Issue 4's goals on the dev set (measured: key facts 1.00, refusals 9/9, false refusals 0/42)."""
     assert hybrid_report.key_fact_accuracy >= 0.95
     assert hybrid_report.refusal_accuracy == 1.0
+    assert hybrid_report.false_refusal_rate <= 0.05
+    assert hybrid_report.recall_at_5 >= 0.85
+    assert hybrid_report.latency_p50_ms <= 150  # goal 60 ms with the model warm on an idle machine: see BENCHMARKS

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.chunk import split_sentences
@@ -90,10 +90,14 @@ def clause_window(text: str, start: int, end: int, terms: Sequence[str], max_cha
     return a, b
 
 
-def candidates_from_hits(hits: Sequence[Hit], terms: Sequence[str] = (), max_hits: int = 8) -> list[Candidate]:
+def candidates_from_hits(hits: Sequence[Hit], terms: Sequence[str] = (), max_hits: int = 8,
+                         wants: Callable[[str], bool] | None = None) -> list[Candidate]:
     """All usable sentences of the top `max_hits` chunks, in hit order, deduplicated by text.
 
     A sentence that straddles a chunk boundary is taken whole when it starts inside the chunk.
+    With `wants` (a test on folded text, e.g. "states a reason"), a sentence that fails it is also
+    offered joined with an adjacent sentence of the same paragraph that passes it: in
+    "主要目的是……夺取政权。这是一场未遂的政变，”托卡耶夫说。" the reason is the sentence before.
     """
     out: list[Candidate] = []
     seen: set[str] = set()
@@ -119,6 +123,24 @@ def candidates_from_hits(hits: Sequence[Hit], terms: Sequence[str] = (), max_hit
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Candidate(hit, s, e, sentence, folded, position, fold(text[ctx_start:ctx_end])))
+            context = fold(text[ctx_start:ctx_end])
+            out.append(Candidate(hit, s, e, sentence, folded, position, context))
             position += 1
+            if wants is not None and not wants(folded):
+                for a, b in ((ctx_start, e), (s, ctx_end)):
+                    joined = _joined(text, a, b, s, e, wants)
+                    if joined is not None and joined[2] not in seen:
+                        seen.add(joined[2])
+                        out.append(Candidate(hit, joined[0], joined[1], text[joined[0] : joined[1]], fold(text[joined[0] : joined[1]]), position, context))
     return out
+
+
+def _joined(text: str, a: int, b: int, s: int, e: int, wants: Callable[[str], bool]) -> tuple[int, int, str] | None:
+    """Span [a, b) = the sentence [s, e) plus one neighbour, if that neighbour passes `wants`."""
+    if (a, b) == (s, e) or "\n" in text[a:b] or b - a > MAX_QUOTE_CHARS + 40:
+        return None
+    a, b = _trim(text, a, b)
+    other = fold(text[a:s] if a < s else text[e:b])
+    if not wants(other) or _is_junk(text[a:b]):
+        return None
+    return a, b, re.sub(r"\W+", "", fold(text[a:b]))

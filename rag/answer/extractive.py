@@ -26,7 +26,7 @@ from rag.answer.candidates import Candidate, candidates_from_hits
 from rag.answer.citations import make_citation, renumber
 from rag.answer.compare import concepts_of, extract_quantities, find_disagreements, group_by_outlet
 from rag.answer.followup import HistoryItem, rewrite_query
-from rag.answer.question import QuestionInfo, analyze_question
+from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
 from rag.answer.scoring import coverage, term_present, term_weight, type_match
 from rag.textnorm import fold
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _TERMINAL = "。；;"
 MISSING_TERM_PENALTY = 0.7
+FOCUS_MISSING_PENALTY = 0.5  # the passage never names the asked-about thing (QuestionInfo.focus)
 _CLOSERS = "！？!?”’\"'」』）)】》…"
 
 
@@ -74,6 +75,11 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
     # English words cannot occur in Chinese text; digits and Chinese terms (borrowed from an
     # earlier question by a follow-up) can.
     if q.lang == "zh":
+        if q.qtype == "stance" and "对" in q.text:
+            # "X对Y的定性/看法": the answer is what X said, which need not repeat Y (托卡耶夫称这是
+            # 一场“未遂的政变”), so sentences are matched on the speaker X.
+            speaker = tuple(t for t in key_terms(q.text.split("对", 1)[0]) if t in q.terms)
+            return speaker or q.terms
         return q.terms
     own = tuple(t for t in q.terms if any(ch.isdigit() or "\u3400" <= ch <= "\u9fff" for ch in t))
     # The dictionary translation retrieval used (rag.crosslingual): one "a|b|c" term per English term.
@@ -109,6 +115,8 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
             support = 0.5 + 0.5 * t if asks_type else 0.6
         if len(c.text) > 150:
             score -= 0.03
+        if q.focus and not _mentions_all(q.focus, hit, c):
+            support *= FOCUS_MISSING_PENALTY
         out.append(Scored(c, score, support, s_cov, p_cov, t))
     if terms and out:
         missing = missing_terms(terms, candidates)
@@ -117,6 +125,16 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
     out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
     return out
+
+
+def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:
+    """Whether the candidate sentence (or its article's title) names every term.
+
+    Neighbouring sentences do not count: in "…改名为诺梭哈。纳扎尔巴耶夫…第一任妻子…" the 妻子
+    belongs to someone else.
+    """
+    text = fold(hit.article.title) + "\n" + cand.folded
+    return all(term_present(t, text) >= 1.0 for t in terms)
 
 
 def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list[str]:
@@ -184,10 +202,17 @@ def _select(q: QuestionInfo, scored: list[Scored], config: ExtractiveConfig) -> 
                 if s not in chosen:
                     chosen.append(s)
             disagreement = True
+    # A sentence inside a chosen joined span (why-questions) would only repeat it.
+    chosen = [s for s in chosen if not any(o is not s and _inside(s.cand, o.cand) for o in chosen)]
     # Group by outlet, outlets in order of their best sentence.
     order = {outlet: i for i, (outlet, _) in enumerate(group_by_outlet([s.outlet for s in chosen]))}
     chosen.sort(key=lambda s: order[s.outlet])
     return chosen, disagreement
+
+
+def _inside(a: Candidate, b: Candidate) -> bool:
+    """a's span lies within b's (same article), and they differ."""
+    return a.hit.article.article_id == b.hit.article.article_id and b.start <= a.start and a.end <= b.end and (a.start, a.end) != (b.start, b.end)
 
 
 def _display(quote: str, marker: str) -> str:
@@ -244,7 +269,13 @@ def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
     if rewritten == question:
         return q
     extra = tuple(t for t in analyze_question(rewritten).terms if t not in q.terms)
-    return QuestionInfo(q.text, q.lang, q.qtype, extra + q.terms, q.compare, q.attribution)
+    return QuestionInfo(q.text, q.lang, q.qtype, extra + q.terms, q.compare, q.attribution, q.focus)
+
+
+def _candidates(q: QuestionInfo, hits: Sequence[Hit], config: ExtractiveConfig) -> list[Candidate]:
+    # A reason is often the sentence next to the claim it explains; why-questions may quote both.
+    wants = (lambda folded: type_match("why", folded) > 0) if q.qtype == "why" else None
+    return candidates_from_hits(hits, q.terms, config.max_hits, wants)
 
 
 def answer_extractive(
@@ -267,7 +298,7 @@ def answer_extractive(
         refusal (refused=True, no citations) when nothing retrieved supports an answer.
     """
     q = analyze(question, history)
-    scored = score_candidates(q, candidates_from_hits(hits, q.terms, config.max_hits), config.policy)
+    scored = score_candidates(q, _candidates(q, hits, config), config.policy)
     if not scored or scored[0].support < config.policy.threshold:
         log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, config.policy.threshold)
         return refusal_answer(question, q.lang)
@@ -278,5 +309,5 @@ def answer_extractive(
 def best_support(question: str, hits: Sequence[Hit], history: Sequence[HistoryItem] = (), config: ExtractiveConfig = DEFAULT_CONFIG) -> float:
     """The support of the best candidate (what the refusal threshold is compared with); for calibration."""
     q = analyze(question, history)
-    scored = score_candidates(q, candidates_from_hits(hits, q.terms, config.max_hits), config.policy)
+    scored = score_candidates(q, _candidates(q, hits, config), config.policy)
     return scored[0].support if scored else 0.0

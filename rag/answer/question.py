@@ -13,7 +13,7 @@ from typing import Literal
 
 from rag.textnorm import fold
 
-QType = Literal["number", "date", "duration", "who", "where", "why", "what"]
+QType = Literal["number", "date", "duration", "who", "where", "why", "stance", "what"]
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
@@ -22,10 +22,12 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _ZH_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("date", re.compile(r"何时|哪天|哪一天|什么时候|什么时间|哪年|哪一年|几月|几号|几日|哪个月|日期|哪日")),
     ("duration", re.compile(r"多久|多长时间|多长的时间|待多长|持续多|几天|几周|几个月")),
-    ("number", re.compile(r"多少|几[个名位人次座家辆架万千百十]?|多大|多高|多重|多远|人数|数量|数字|比例|百分之几")),
+    ("number", re.compile(r"多少|几[个名位人次座家辆架万千百十]?|多大|多高|多重|多远|人数|数量|数字|比例|百分之几|规模")),
     ("why", re.compile(r"为什么|为何|原因|何故|怎么会|起因|导火索|动机")),
     ("where", re.compile(r"哪里|哪儿|何地|何处|在哪|哪座城市|哪个城市|哪个地方|什么地方|哪个国家|哪国")),
     ("who", re.compile(r"谁|叫什么|什么名字|姓名|哪位|哪家|哪个组织|哪些人|什么人|哪个机构|哪一方|何人|哪个人")),
+    # How someone characterised or judged something: answered by what they said.
+    ("stance", re.compile(r"定性|看法|评价|如何看待|怎么看|怎样看|态度|立场|表态|回应|说了什么|怎么说|如何形容|称之为")),
 )
 _EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\bwhen\b|\bwhat date\b|\bwhich day\b|\bwhat day\b|\bwhich date\b|\bwhat year\b", re.I)),
@@ -34,6 +36,7 @@ _EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("why", re.compile(r"\bwhy\b|\bwhat (caused|triggered|sparked)\b|\breason\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\bwhich (city|country|place)\b", re.I)),
     ("who", re.compile(r"\bwho(m|se)?\b|\bwhich (person|organi[sz]ation|official|leader|outlet|agency)\b", re.I)),
+    ("stance", re.compile(r"\b(characteri[sz]e[ds]?|describe[ds]?|view|stance|position on|react(ed)?|respond(ed)?)\b", re.I)),
 )
 # "How do the outlets differ / agree?" -> side-by-side answer.
 _ZH_COMPARE_RE = re.compile(r"各(家)?媒体|各家|不同媒体|媒体之间|说法(是否)?一致|一致吗|是否一致|有何不同|有什么不同|有何差异|有什么差异|分歧|如何报道|怎么报道|怎样报道|各方(的)?报道|对比")
@@ -52,6 +55,7 @@ _ZH_STOP = frozenset(
     什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 哪家 哪位 哪里 哪儿 多少 几 多久 多长 多长时间 谁 为什么 为何 何时 何地 何 什么时候 哪天 哪一天 哪年
     请问 一下 有 有没有 没有 没 这 那 这个 那个 这些 那些 其 他 她 它 他们 她们 它们 我 你 我们 你们 该 此 会 能 要 将 可以 可能 是否 是不是
     称 说 表示 报道 报导 据 媒体 各 各家 一致 不同 说法 分别 如何报道 媒体报道 哪家媒体 提到 提及 消息 相关 情况 方面 问题 当时 最终 目前 现在
+    定性 看法 评价 看待 态度 立场 表态 回应 规模 最初 最早 起初 当初 首先 后来 最后 具体
     人数 数量 数字 总数 是因为 因为 有何 有什么 中有 这次 这一 那里 这里 哪支 哪座 一个 叫 叫做 名字 姓名 称为
     人 个 名 位 次 年 月 日 号 时候 时间 前 因 近 约 逾 超过 左右 大约 造成 发生 进行 情况下 多 大 最 更 很 较 给出 给 出 呢 又 再 还有 那么 那 所以 另外 以及 还是 哪些人 之间 啥 咋 几个 几名 有关 关于
     """.split()
@@ -82,6 +86,8 @@ class QuestionInfo:
         terms: folded content terms, in question order, deduplicated.
         compare: the question asks how outlets' accounts differ.
         attribution: the question asks which outlet said something.
+        focus: the terms naming what is asked about in "X的Y是什么/多少/谁…" (the Y); a
+            passage that never mentions Y cannot answer (托卡耶夫的**妻子**叫什么名字).
     """
 
     text: str
@@ -90,6 +96,7 @@ class QuestionInfo:
     terms: tuple[str, ...]
     compare: bool = False
     attribution: bool = False
+    focus: tuple[str, ...] = ()
 
 
 def _tokens(text: str) -> list[str]:
@@ -152,6 +159,28 @@ def key_terms(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_WH_TOKENS = frozenset("什么 多少 谁 几 何时 为什么 为何 如何 怎样 怎么".split())
+
+
+def focus_terms(text: str) -> tuple[str, ...]:
+    """The content terms between the last 的 and the question word: the asked-about Y of "X的Y…?" (pure).
+
+    Example:
+        >>> focus_terms("托卡耶夫的妻子叫什么名字？")
+        ('妻子',)
+        >>> focus_terms("集安组织派了多少兵？")
+        ()
+    """
+    tokens = _tokens(text)
+    wh = next((i for i, t in enumerate(tokens) if t in _WH_TOKENS or t.startswith("哪") or t.startswith("多少")), None)
+    if wh is None:
+        return ()
+    de = max((i for i in range(wh) if tokens[i] == "的"), default=None)
+    if de is None:
+        return ()
+    return tuple(dict.fromkeys(t.lower() for t in tokens[de + 1 : wh] if _is_content(t) and len(t) >= 2))
+
+
 def analyze_question(text: str) -> QuestionInfo:
     """Analyse one question (zh or en).
 
@@ -175,6 +204,7 @@ def analyze_question(text: str) -> QuestionInfo:
         terms=key_terms(text),
         compare=compare and not attribution,
         attribution=attribution,
+        focus=focus_terms(text) if lang == "zh" else (),
     )
 
 

@@ -23,6 +23,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "丧生": ("死亡", "遇难", "身亡"),
     "兵": ("士兵", "部队", "军队"),
     "士兵": ("兵", "部队"),
+    "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
 }
 
 _DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
@@ -30,6 +31,7 @@ _DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三�
 _WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|引起|导火索|起因|诱因|因此|所以|为了|以便|源于|不满|抗议.*上涨|上涨")
 _WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|局长|官员|组织|政府|当局|部门|委员会|使馆|通讯社|公司|集团|说|表示|称|宣布")
 _NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
+_STANCE_RE = re.compile(r"称|说|表示|认为|指出|强调|声称|宣称|定性|形容|指责|谴责|批评|呼吁|警告|否认|承认|所谓|是一场|是一次")
 _WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
 
 
@@ -53,11 +55,17 @@ def term_present(term: str, folded_text: str) -> float:
         return max(term_present(t, folded_text) for t in term.split("|"))
     if term in folded_text or any(a in folded_text for a in ALIASES.get(term, ())):
         return 1.0
+    if term.isdigit() and len(term) >= 4 and _grouped(term) in folded_text:  # 8000 is also written 8,000
+        return 1.0
     if len(term) >= 4 and not term.isascii():
         grams = [term[i : i + 2] for i in range(len(term) - 1)]
         share = sum(g in folded_text for g in grams) / len(grams)
         return 0.6 * share if share >= 0.5 else 0.0
     return 0.0
+
+
+def _grouped(digits: str) -> str:
+    return f"{int(digits):,}"
 
 
 def coverage(terms: Sequence[str], folded_text: str) -> float:
@@ -87,4 +95,8 @@ def type_match(qtype: QType, folded_text: str) -> float:
         return 1.0 if _NAME_RE.search(folded_text) else (0.5 if _WHO_RE.search(folded_text) else 0.0)
     if qtype == "where":
         return 0.7 if _WHERE_RE.search(folded_text) else 0.0
+    if qtype == "stance":  # what someone said about it; a quoted label (“未遂的政变”) is the clearest sign
+        if not _STANCE_RE.search(folded_text):
+            return 0.0
+        return 1.0 if re.search(r"[“「『\"][^”」』\"]{2,12}[”」』\"]", folded_text) else 0.6
     return 0.0

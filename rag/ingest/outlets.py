@@ -78,6 +78,31 @@ class OutletRegistry:
                 best = (len(alias), outlet)
         return best[1] if best else None
 
+    def mentioned(self, text: str) -> list[tuple[str, Outlet]]:
+        """Every outlet named in free text, with the alias as written (longest aliases first, no overlaps).
+
+        Example: "观察者网和半岛电视台的说法有何不同" -> [("观察者网", 观察者网), ("半岛电视台", 半岛电视台)].
+        """
+        from rag.textnorm import fold
+
+        folded = fold(text)
+        key = _key(folded)
+        found: list[tuple[str, Outlet]] = []
+        taken = [False] * len(key)
+        for alias, outlet in sorted(self._by_alias.items(), key=lambda kv: -len(kv[0])):
+            if len(alias) < 2 or (alias.isascii() and len(alias) < 4):
+                continue
+            at = key.find(alias)
+            while at >= 0 and any(taken[at : at + len(alias)]):
+                at = key.find(alias, at + 1)
+            if at < 0:
+                continue
+            for i in range(at, at + len(alias)):
+                taken[i] = True
+            if all(o.name != outlet.name for _, o in found):
+                found.append((alias, outlet))
+        return found
+
     def from_url(self, url: str) -> Outlet | None:
         """The outlet whose domain (or domain/path prefix) the URL is on, or None."""
         if not url:
