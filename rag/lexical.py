@@ -108,3 +108,32 @@ class LexicalIndex:
             if best is not None:
                 total += best
         return total
+
+
+@functools.lru_cache(maxsize=1)
+def _word_classes() -> tuple[dict[str, str], frozenset[str]]:
+    """jieba's part-of-speech tags of its dictionary words, and the user-dictionary words (names)."""
+    from jieba.posseg import POSTokenizer
+
+    tok = _tokenizer()
+    tags = dict(POSTokenizer(tok).word_tag_tab)  # reads jieba's dict.txt once (about 1 s)
+    names = frozenset(fold(line.split()[0]) for line in _userdict_lines())
+    return tags, names
+
+
+def word_class(word: str) -> str:
+    """"noun" (things, names, numbers, Latin words), "word" (another dictionary word: a verb, an
+    adverb …) or "fragment" (not a dictionary word: what jieba guesses for unknown runs, 后曼, 人时).
+
+    Example:
+        >>> word_class("妻子"), word_class("涨到"), word_class("后曼")
+        ('noun', 'word', 'fragment')
+    """
+    w = fold(word)
+    tags, names = _word_classes()
+    if w in names or w.isdigit() or (w.isascii() and w.isalnum()):
+        return "noun"
+    tag = tags.get(w)
+    if tag is None:
+        return "fragment"
+    return "noun" if tag[0] == "n" or tag == "j" else "word"

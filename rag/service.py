@@ -58,6 +58,9 @@ class Newsrag:
             if getattr(embedder, "dim", meta["dim"]) != meta["dim"]:
                 raise IndexMismatchError(f"embedder {spec!r} gives {embedder.dim}-d vectors but the index holds {meta['dim']}-d; rebuild with --rebuild")
         retriever = Retriever(index, embedder)
+        from rag.answer.question import warm_up
+
+        warm_up()  # jieba's dictionary and word classes: about 2 s, now rather than on the first question
         with self._lock:
             self.index, self.retriever = index, retriever
             self._outlets_in_index = frozenset(a.outlet for a in index.articles.values() if a.outlet)

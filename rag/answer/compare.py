@@ -18,7 +18,7 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
 
-_UNITS = r"人次|人|名|位|件|辆|家|吨|架|座|枚|个|天|周|星期|公里|千米|欧元|美元|坚戈|卢布|元|%|％"
+_UNITS = r"人次|人|名|位|件|项|起|辆|家|吨|架次|架|座|枚|所|个|天|周|星期|公里|千米|欧元|美元|坚戈|卢布|元|%|％"
 QUANTITY_RE = re.compile(
     r"(?P<approx>将近|接近|大约|至少|超过|多达|不到|近|约|逾|超|上)?\s*"
     r"(?P<num>\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
@@ -35,6 +35,13 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "loss": ("损失",),
 }
 _UNIT_CLASS = {"人": "person", "名": "person", "位": "person", "人次": "person"}
+_ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?P<unit>" + _UNITS + r")")
+
+
+def asked_unit_class(question: str) -> str | None:
+    """The unit class a 多少/几 question counts in (多少项 -> "项", 多少名/多少人 -> "person"); None if unsaid."""
+    m = _ASKED_UNIT_RE.search(fold(question))
+    return _UNIT_CLASS.get(m.group("unit"), m.group("unit")) if m else None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from rag.crosslingual import expand
 from rag.answer.candidates import Candidate, candidates_from_hits
 from rag.answer.citations import make_citation, renumber
-from rag.answer.compare import concepts_of, extract_quantities, find_disagreements, group_by_outlet
+from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities, find_disagreements, group_by_outlet
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
@@ -35,7 +35,10 @@ from rag.types import Answer, Citation, Hit
 log = logging.getLogger(__name__)
 
 _TERMINAL = "。；;"
-MISSING_TERM_PENALTY = 0.7
+# Support is multiplied by these for each key term that no retrieved passage contains: an absent
+# *thing* (金牌, 年龄, 辩护律师) means the corpus does not cover the question; an absent verb is
+# often a paraphrase (涨到 / 提高到); an absent non-word is a tokenizer fragment (新年后曼吉斯套州 → 后曼).
+MISSING_TERM_PENALTY = {"noun": 0.7, "word": 0.9, "fragment": 1.0}
 FOCUS_MISSING_PENALTY = 0.5  # the passage never names the asked-about thing (QuestionInfo.focus)
 _CLOSERS = "！？!?”’\"'」』）)】》…"
 
@@ -93,6 +96,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
     asks_type = q.qtype != "what" and not q.attribution
     passage_cov: dict[str, float] = {}
     asked = concepts_of(q.text) if q.qtype == "number" else frozenset()
+    unit = asked_unit_class(q.text) if q.qtype == "number" else None
     out: list[Scored] = []
     for c in candidates:
         hit = c.hit
@@ -104,8 +108,13 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         s_cov = coverage(terms, outlet + c.folded) if terms else 0.0
         n_cov = coverage(terms, outlet + c.context) if terms else 0.0
         t = type_match(q.qtype, c.folded) if asks_type else 0.0
-        if asked and t > 0.5 and not any(x.concepts & asked for x in extract_quantities(c.text)):
-            t = 0.5  # a figure, but not of what is asked (deaths when arrests are asked)
+        if q.qtype == "number" and t > 0.5:
+            figures = extract_quantities(c.text)
+            if unit:
+                if not any(x.unit_class == unit for x in figures):
+                    t = 0.5  # a figure, but counted in other units (人 when 多少项 is asked)
+            elif asked and not any(x.concepts & asked for x in figures):
+                t = 0.5  # a figure, but not of what is asked (deaths when arrests are asked)
         rank_prior = 1.0 / (1.0 + 0.25 * (hit.rank - 1))
         if terms:
             score = 0.35 * s_cov + 0.15 * n_cov + 0.15 * p_cov + 0.15 * rank_prior + (0.2 * t if asks_type else 0.0)
@@ -119,9 +128,10 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
             support *= FOCUS_MISSING_PENALTY
         out.append(Scored(c, score, support, s_cov, p_cov, t))
     if terms and out:
-        missing = missing_terms(terms, candidates)
-        if missing:
-            factor = MISSING_TERM_PENALTY ** len(missing)
+        factor = 1.0
+        for term in missing_terms(terms, candidates):
+            factor *= MISSING_TERM_PENALTY[_term_class(term)]
+        if factor < 1.0:
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
     out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
     return out
@@ -135,6 +145,14 @@ def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:
     """
     text = fold(hit.article.title) + "\n" + cand.folded
     return all(term_present(t, text) >= 1.0 for t in terms)
+
+
+def _term_class(term: str) -> str:
+    """word_class of a term; a translated English term ("a|b|c") is a noun if any alternative is."""
+    from rag.lexical import word_class
+
+    classes = {word_class(t) for t in term.split("|")}
+    return "noun" if "noun" in classes else "word" if "word" in classes else "fragment"
 
 
 def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list[str]:
@@ -272,9 +290,14 @@ def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
     return QuestionInfo(q.text, q.lang, q.qtype, extra + q.terms, q.compare, q.attribution, q.focus)
 
 
+_JOINABLE = frozenset({"why", "where", "who"})
+
+
 def _candidates(q: QuestionInfo, hits: Sequence[Hit], config: ExtractiveConfig) -> list[Candidate]:
-    # A reason is often the sentence next to the claim it explains; why-questions may quote both.
-    wants = (lambda folded: type_match("why", folded) > 0) if q.qtype == "why" else None
+    # The asked thing often sits in the sentence next to the one that matches the question (a
+    # reason after a claim, "在那次圣彼得堡之行中" after "最后一次公开露面是在12月底"): such
+    # questions may quote both sentences as one span. Not numbers or dates: most sentences have one.
+    wants = (lambda folded: type_match(q.qtype, folded) > 0.5) if q.qtype in _JOINABLE and not q.attribution else None
     return candidates_from_hits(hits, q.terms, config.max_hits, wants)
 
 

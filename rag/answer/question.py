@@ -108,8 +108,11 @@ def _tokens(text: str) -> list[str]:
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary now rather than on the first question."""
+    """Load jieba's dictionary and word classes now rather than on the first question."""
+    from rag.lexical import word_class
+
     _tokens("预热")
+    word_class("预热")
 
 
 def detect_lang(text: str) -> Literal["zh", "en"]:
@@ -159,11 +162,13 @@ def key_terms(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_WH_TOKENS = frozenset("什么 多少 谁 几 何时 为什么 为何 如何 怎样 怎么".split())
+_WH_VALUE = frozenset("什么 多少 谁 几".split())  # words asking for a value (not 为什么/如何: a reason or a manner)
 
 
 def focus_terms(text: str) -> tuple[str, ...]:
-    """The content terms between the last 的 and the question word: the asked-about Y of "X的Y…?" (pure).
+    """The asked-about thing Y of "X的Y是什么/多少/谁…?" (pure): the run of nouns right after the last 的.
+
+    A passage that never names Y cannot give its value (托卡耶夫的**妻子**叫什么名字).
 
     Example:
         >>> focus_terms("托卡耶夫的妻子叫什么名字？")
@@ -171,14 +176,23 @@ def focus_terms(text: str) -> tuple[str, ...]:
         >>> focus_terms("集安组织派了多少兵？")
         ()
     """
+    from rag.lexical import word_class
+
     tokens = _tokens(text)
-    wh = next((i for i, t in enumerate(tokens) if t in _WH_TOKENS or t.startswith("哪") or t.startswith("多少")), None)
+    wh = next((i for i, t in enumerate(tokens) if t in _WH_VALUE or t.startswith(("哪", "多少"))), None)
     if wh is None:
         return ()
     de = max((i for i in range(wh) if tokens[i] == "的"), default=None)
     if de is None:
         return ()
-    return tuple(dict.fromkeys(t.lower() for t in tokens[de + 1 : wh] if _is_content(t) and len(t) >= 2))
+    run: list[str] = []
+    for t in tokens[de + 1 : wh]:
+        noun = len(t) >= 2 and word_class(t) == "noun" and _is_content(t)
+        if noun:
+            run.append(t.lower())
+        elif run:
+            break  # the noun phrase ended (液化气价格|从每升…)
+    return tuple(dict.fromkeys(run))
 
 
 def analyze_question(text: str) -> QuestionInfo:

@@ -27,7 +27,7 @@ REFUSAL_TEXT = {
 class RefusalPolicy:
     """Refuse below `threshold` support (0..1)."""
 
-    threshold: float = 0.50
+    threshold: float = 0.55
     sentence_weight: float = 0.55
     passage_weight: float = 0.30
     type_weight: float = 0.15

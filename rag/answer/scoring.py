@@ -28,7 +28,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 _DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
 _DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三四五六七八九十]+(天|周|个月|星期)|一段时间|短期|短暂|很长时间|不会超过|直至|直到|持续到|结束|撤离|撤出|为期|停留")
-_WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|引起|导火索|起因|诱因|因此|所以|为了|以便|源于|不满|抗议.*上涨|上涨")
+_WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|引起|导火索|起因|诱因|因此|所以|为了|以便|源于|不满|抗议.*上涨|上涨|迫使|致使|使得|随着")
 _WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|局长|官员|组织|政府|当局|部门|委员会|使馆|通讯社|公司|集团|说|表示|称|宣布")
 _NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
 _STANCE_RE = re.compile(r"称|说|表示|认为|指出|强调|声称|宣称|定性|形容|指责|谴责|批评|呼吁|警告|否认|承认|所谓|是一场|是一次")
@@ -46,7 +46,15 @@ def term_weight(term: str) -> float:
         return 1.5
     if len(term) == 2 and term[0] in _MODALS:  # jieba's 会待, 将在: a modal plus one verb
         return 0.4
+    if len(term) == 2 and _is_fragment(term):  # jieba glued two characters it did not know (5000人时 → 人时)
+        return 0.4
     return 0.4 if len(term) == 1 else (1.0 if len(term) == 2 else 1.5)
+
+
+def _is_fragment(term: str) -> bool:
+    from rag.lexical import word_class
+
+    return not term.isascii() and word_class(term) == "fragment"
 
 
 def term_present(term: str, folded_text: str) -> float:
