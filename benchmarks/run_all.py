@@ -154,7 +154,9 @@ def render_retrieval(data, meta, lc) -> str:
     w = default_weight()
     newsrag_key = f"hybrid w={w:.2f}"
     out += [f"Documents rank by their best chunk (newsrag's chunker, 150-350 characters). newsrag = the shipped fusion "
-            f"(lexical weight {w:.2f}); the other `hybrid w=` rows are the weight sweep it was chosen from. "
+            f"(lexical weight {w:.2f}, rising to 0.90 for long queries of 12-24+ distinct terms); the other `hybrid w=` rows "
+            "are the weight sweep it was chosen from (each with the same long-query ramp), and `hybrid fixed w=0.60` is the "
+            "shipped weight without the ramp. "
             "LangChain = EnsembleRetriever(FAISS + BM25Retriever, weights [0.5, 0.5], k=10 per side) on the same chunks, "
             "tokens and vectors (benchmarks/bench_langchain.py). CRUD sets use the 2,500-document subset "
             "(`subset2500_doc_ids.txt`); `crud20k-bm25` (when run) is BM25 alone over all 20,000 documents.", ""]
