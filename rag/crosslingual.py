@@ -140,3 +140,4 @@ def _word_freq() -> dict[str, int]:
     tok = _tokenizer()
     tok.check_initialized()
     return tok.FREQ
+

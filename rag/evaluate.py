@@ -265,7 +265,7 @@ def calibrate(service: Service, devset: Sequence[DevQuestion], thresholds: Seque
 
     supports = []
     for q in devset:
-        hits = service.search(rewrite_query(q.question, list(q.history)), k=k)
+        hits = service.answer_hits(q.question, list(q.history), k=k)  # the passages `ask` would use
         supports.append((q.answerable, best_support(q.question, hits, list(q.history))))
     n_a = sum(a for a, _ in supports)
     n_u = len(supports) - n_a

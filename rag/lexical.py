@@ -136,4 +136,4 @@ def word_class(word: str) -> str:
     tag = tags.get(w)
     if tag is None:
         return "fragment"
-    return "noun" if tag[0] == "n" or tag == "j" else "word"
+    return "noun" if tag[0] == "n" or tag in ("j", "l") else "word"  # j: abbreviations (人均); l: set phrases (发言人)

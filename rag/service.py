@@ -113,9 +113,8 @@ class Newsrag:
         *_, last = self.ask_stream(question, history, filters, k, mode)
         return last
 
-    def ask_stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
-        """Yield text deltas (LLM mode) and finally the verified Answer."""
-        from rag.answer import answer_extractive
+    def answer_hits(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K) -> list[Hit]:
+        """The passages an answer to `question` is drawn from (what `ask` retrieves)."""
         from rag.answer.question import analyze_question, retrieval_text
 
         query = self.retrieval_query(question, history)
@@ -131,6 +130,13 @@ class Newsrag:
             hits = diversify(self.search(retrieval_text(query), 4 * k, filters), k)
         elif not hits:
             hits = self.search(retrieval_text(query), k, filters)
+        return hits
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
+        """Yield text deltas (LLM mode) and finally the verified Answer."""
+        from rag.answer import answer_extractive
+
+        hits = self.answer_hits(question, history, filters, k)
         fallback = lambda: answer_extractive(question, hits, list(history))  # noqa: E731
         if mode == "llm":
             from rag.answer.llm import LLMConfig, stream_llm

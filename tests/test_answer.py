@@ -298,3 +298,22 @@ def test_grouped_digits_match_plain_digits():
 
     assert term_present("8000", "近 8,000 人已被拘留") == 1.0
     assert term_present("8000", "近 9,000 人") == 0.0
+
+
+def test_word_classes_and_answer_type_words():
+    from rag.answer.compare import asked_unit_class
+    from rag.answer.question import answer_type_terms
+    from rag.lexical import word_class
+
+    assert [word_class(w) for w in ("妻子", "发言人", "涨到", "后曼", "gdp", "托卡耶夫")] == ["noun", "noun", "word", "fragment", "noun", "noun"]
+    assert answer_type_terms("哪位哈萨克斯坦高官在国家电视台上讲话？") == ("哈萨克斯坦", "高官")
+    assert answer_type_terms("集安组织派了多少兵？") == ()
+    assert asked_unit_class("已经启动了多少项审前调查？") == "项"
+    assert asked_unit_class("逮捕了多少名示威者？") == asked_unit_class("多少人被捕？") == "person"
+
+
+def test_number_question_prefers_the_figure_in_the_asked_unit():
+    art = Article(article_id="mvd", title="内政部通报", outlet="GNews", source_path="g/1.md", format="A", published="2022-01-09",
+                  text="哈萨克斯坦内政部宣布，被捕人数已经超过5000人。被拘留者将面临暴力和盗窃等指控，125项审前调查已经开始。")
+    a = answer_extractive("内政部已经开始了多少项审前调查？", hits_of(art))
+    assert not a.refused and "125项" in a.citations[0].quote

@@ -28,7 +28,7 @@ from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
-from rag.answer.scoring import coverage, term_present, term_weight, type_match
+from rag.answer.scoring import coverage, source_cue, term_present, term_weight, type_match
 from rag.textnorm import fold
 from rag.types import Answer, Citation, Hit
 
@@ -93,7 +93,7 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
 def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: RefusalPolicy = DEFAULT_POLICY) -> list[Scored]:
     """Score every candidate for question `q`; best first."""
     terms = _matchable_terms(q)
-    asks_type = q.qtype != "what" and not q.attribution
+    asks_type = q.qtype != "what" or q.attribution
     passage_cov: dict[str, float] = {}
     asked = concepts_of(q.text) if q.qtype == "number" else frozenset()
     unit = asked_unit_class(q.text) if q.qtype == "number" else None
@@ -107,7 +107,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         outlet = fold(hit.article.outlet) + "\n"
         s_cov = coverage(terms, outlet + c.folded) if terms else 0.0
         n_cov = coverage(terms, outlet + c.context) if terms else 0.0
-        t = type_match(q.qtype, c.folded) if asks_type else 0.0
+        t = (source_cue(c.folded) if q.attribution else type_match(q.qtype, c.folded)) if asks_type else 0.0
         if q.qtype == "number" and t > 0.5:
             figures = extract_quantities(c.text)
             if unit:
@@ -129,7 +129,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         out.append(Scored(c, score, support, s_cov, p_cov, t))
     if terms and out:
         factor = 1.0
-        for term in missing_terms(terms, candidates):
+        for term in missing_terms([t for t in terms if t not in q.answer_type_terms], candidates):
             factor *= MISSING_TERM_PENALTY[_term_class(term)]
         if factor < 1.0:
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
@@ -148,11 +148,13 @@ def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:
 
 
 def _term_class(term: str) -> str:
-    """word_class of a term; a translated English term ("a|b|c") is a noun if any alternative is."""
+    """word_class of a term. A dictionary translation of an English term ("a|b|c") is at most a
+    "word": its absence says little, since the article may use another translation."""
     from rag.lexical import word_class
 
-    classes = {word_class(t) for t in term.split("|")}
-    return "noun" if "noun" in classes else "word" if "word" in classes else "fragment"
+    if "|" in term:
+        return "word"
+    return word_class(term)
 
 
 def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list[str]:
@@ -287,7 +289,7 @@ def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
     if rewritten == question:
         return q
     extra = tuple(t for t in analyze_question(rewritten).terms if t not in q.terms)
-    return QuestionInfo(q.text, q.lang, q.qtype, extra + q.terms, q.compare, q.attribution, q.focus)
+    return dataclasses.replace(q, terms=extra + q.terms)
 
 
 _JOINABLE = frozenset({"why", "where", "who"})
@@ -322,8 +324,9 @@ def answer_extractive(
     """
     q = analyze(question, history)
     scored = score_candidates(q, _candidates(q, hits, config), config.policy)
-    if not scored or scored[0].support < config.policy.threshold:
-        log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, config.policy.threshold)
+    threshold = config.policy.threshold
+    if not scored or scored[0].support < threshold:
+        log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, threshold)
         return refusal_answer(question, q.lang)
     chosen, disagreement = _select(q, scored, config)
     return compose(q, chosen, disagreement)

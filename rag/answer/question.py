@@ -88,6 +88,8 @@ class QuestionInfo:
         attribution: the question asks which outlet said something.
         focus: the terms naming what is asked about in "X的Y是什么/多少/谁…" (the Y); a
             passage that never mentions Y cannot answer (托卡耶夫的**妻子**叫什么名字).
+        answer_type_terms: words that describe the answer rather than constrain the passage
+            (哪位**高官**, 哪家**日本报纸**): the answer is a name, and articles rarely say 高官.
     """
 
     text: str
@@ -97,6 +99,7 @@ class QuestionInfo:
     compare: bool = False
     attribution: bool = False
     focus: tuple[str, ...] = ()
+    answer_type_terms: tuple[str, ...] = ()
 
 
 def _tokens(text: str) -> list[str]:
@@ -195,6 +198,28 @@ def focus_terms(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(run))
 
 
+_TYPE_PHRASE_END = frozenset("在 把 被 对 向 于 从 曾 已 也 都 是 说 称 报道 报导 表示 宣布 援引 引述 发布 披露 刊登 认为 驳斥 指责".split())
+
+
+def answer_type_terms(text: str) -> tuple[str, ...]:
+    """The nouns right after 哪位/哪家/哪个/哪些 (up to three tokens): they say what kind of thing the answer is (pure).
+
+    Example:
+        >>> answer_type_terms("哪位哈萨克斯坦高官在国家电视台上发表讲话？")
+        ('哈萨克斯坦', '高官')
+    """
+    tokens = _tokens(text)
+    for i, t in enumerate(tokens):
+        if t.startswith("哪") and len(t) >= 2 and t not in ("哪里", "哪儿"):
+            run = []
+            for nxt in tokens[i + 1 : i + 4]:
+                if nxt in _TYPE_PHRASE_END or not _is_content(nxt):
+                    break
+                run.append(nxt.lower())
+            return tuple(run)
+    return ()
+
+
 def analyze_question(text: str) -> QuestionInfo:
     """Analyse one question (zh or en).
 
@@ -219,6 +244,7 @@ def analyze_question(text: str) -> QuestionInfo:
         compare=compare and not attribution,
         attribution=attribution,
         focus=focus_terms(text) if lang == "zh" else (),
+        answer_type_terms=answer_type_terms(text) if lang == "zh" else (),
     )
 
 

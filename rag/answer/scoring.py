@@ -89,6 +89,17 @@ def has_quantity(folded_text: str) -> bool:
     return bool(QUANTITY_RE.search(folded_text)) and bool(extract_quantities(folded_text))
 
 
+_SOURCE_RE = re.compile(r"《[^》]{2,15}》|据[^，。]{2,15}(报道|报导|消息|称)|援引|引述|[a-z\u3400-\u9fff]{2,10}(报道|报导|报导称|消息)[，,:：]")
+
+
+def source_cue(folded_text: str) -> float:
+    """For "which outlet said …": 1.0 when the sentence names where it comes from (《产经新闻》…报道), else 0.5.
+
+    The article's own outlet always frames the quote, so a sentence without a source still answers.
+    """
+    return 1.0 if _SOURCE_RE.search(folded_text) else 0.5
+
+
 def type_match(qtype: QType, folded_text: str) -> float:
     """How clearly a sentence contains the kind of thing asked for, in [0, 1] (0 for "what")."""
     if qtype == "number":
