@@ -7,6 +7,7 @@ Everything heavy (index files, the embedding model, jieba's dictionary) is loade
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -99,8 +100,6 @@ class Newsrag:
         named = [o for _, o in self._registry.mentioned(question) if o.name in self._outlets_in_index]
         if not named:
             return (), question
-        import re
-
         rest = question
         for o in named:
             for alias in sorted({o.name, o.en, *o.aliases} - {""}, key=len, reverse=True):

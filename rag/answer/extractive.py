@@ -324,9 +324,8 @@ def answer_extractive(
     """
     q = analyze(question, history)
     scored = score_candidates(q, _candidates(q, hits, config), config.policy)
-    threshold = config.policy.threshold
-    if not scored or scored[0].support < threshold:
-        log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, threshold)
+    if not scored or scored[0].support < config.policy.threshold:
+        log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, config.policy.threshold)
         return refusal_answer(question, q.lang)
     chosen, disagreement = _select(q, scored, config)
     return compose(q, chosen, disagreement)
