@@ -261,7 +261,7 @@ class CalibrationPoint:
 
 def calibrate(service: Service, devset: Sequence[DevQuestion], thresholds: Sequence[float], k: int = 8) -> list[CalibrationPoint]:
     """Refusal trade-off over thresholds, from each question's best-candidate support."""
-    from rag.answer import best_support, rewrite_query
+    from rag.answer import best_support
 
     supports = []
     for q in devset:

@@ -119,7 +119,7 @@ def candidates_from_hits(hits: Sequence[Hit], terms: Sequence[str] = (), max_hit
             if _is_junk(sentence):
                 continue
             folded = fold(sentence)
-            key = re.sub(r"\W+", "", folded)
+            key = _dedupe_key(folded)
             if key in seen:
                 continue
             seen.add(key)
@@ -143,4 +143,9 @@ def _joined(text: str, a: int, b: int, s: int, e: int, wants: Callable[[str], bo
     other = fold(text[a:s] if a < s else text[e:b])
     if not wants(other) or _is_junk(text[a:b]):
         return None
-    return a, b, re.sub(r"\W+", "", fold(text[a:b]))
+    return a, b, _dedupe_key(fold(text[a:b]))
+
+
+def _dedupe_key(folded: str) -> str:
+    """Two candidates are the same sentence when their letters and digits agree."""
+    return re.sub(r"\W+", "", folded)

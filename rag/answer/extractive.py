@@ -28,7 +28,7 @@ from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
-from rag.answer.scoring import coverage, source_cue, term_present, term_weight, type_match
+from rag.answer.scoring import coverage, source_cue, term_class, term_present, term_weight, type_match
 from rag.textnorm import fold
 from rag.types import Answer, Citation, Hit
 
@@ -130,7 +130,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
     if terms and out:
         factor = 1.0
         for term in missing_terms([t for t in terms if t not in q.answer_type_terms], candidates):
-            factor *= MISSING_TERM_PENALTY[_term_class(term)]
+            factor *= MISSING_TERM_PENALTY[term_class(term)]
         if factor < 1.0:
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
     out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
@@ -145,16 +145,6 @@ def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:
     """
     text = fold(hit.article.title) + "\n" + cand.folded
     return all(term_present(t, text) >= 1.0 for t in terms)
-
-
-def _term_class(term: str) -> str:
-    """word_class of a term. A dictionary translation of an English term ("a|b|c") is at most a
-    "word": its absence says little, since the article may use another translation."""
-    from rag.lexical import word_class
-
-    if "|" in term:
-        return "word"
-    return word_class(term)
 
 
 def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list[str]:

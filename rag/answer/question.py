@@ -7,6 +7,7 @@ particles and "meta" words about reporting (媒体, 报道, 说法 ...) are drop
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -155,7 +156,10 @@ def key_terms(text: str) -> tuple[str, ...]:
         >>> key_terms("哈薩克斯坦當局逮捕了多少人？")
         ('哈萨克斯坦', '当局', '逮捕')
     """
-    tokens = _tokens(text)
+    return _key_terms(_tokens(text))
+
+
+def _key_terms(tokens: list[str]) -> tuple[str, ...]:
     terms = [tok for tok in tokens if _is_content(tok)]
     out: list[str] = []
     for term in terms:
@@ -179,9 +183,12 @@ def focus_terms(text: str) -> tuple[str, ...]:
         >>> focus_terms("集安组织派了多少兵？")
         ()
     """
+    return _focus(_tokens(text))
+
+
+def _focus(tokens: list[str]) -> tuple[str, ...]:
     from rag.lexical import word_class
 
-    tokens = _tokens(text)
     wh = next((i for i, t in enumerate(tokens) if t in _WH_VALUE or t.startswith(("哪", "多少"))), None)
     if wh is None:
         return ()
@@ -208,7 +215,10 @@ def answer_type_terms(text: str) -> tuple[str, ...]:
         >>> answer_type_terms("哪位哈萨克斯坦高官在国家电视台上发表讲话？")
         ('哈萨克斯坦', '高官')
     """
-    tokens = _tokens(text)
+    return _answer_type(_tokens(text))
+
+
+def _answer_type(tokens: list[str]) -> tuple[str, ...]:
     for i, t in enumerate(tokens):
         if t.startswith("哪") and len(t) >= 2 and t not in ("哪里", "哪儿"):
             run = []
@@ -220,8 +230,9 @@ def answer_type_terms(text: str) -> tuple[str, ...]:
     return ()
 
 
+@functools.lru_cache(maxsize=512)
 def analyze_question(text: str) -> QuestionInfo:
-    """Analyse one question (zh or en).
+    """Analyse one question (zh or en); cached, since retrieval and answering both ask (pure).
 
     Example:
         >>> q = analyze_question("哪家媒体报道了近8000人被捕？")
@@ -236,15 +247,16 @@ def analyze_question(text: str) -> QuestionInfo:
     else:
         compare = bool(_EN_COMPARE_RE.search(folded))
         attribution = bool(_EN_ATTRIB_RE.search(folded))
+    tokens = _tokens(text)
     return QuestionInfo(
         text=text,
         lang=lang,
         qtype=detect_qtype(text, lang),
-        terms=key_terms(text),
+        terms=_key_terms(tokens),
         compare=compare and not attribution,
         attribution=attribution,
-        focus=focus_terms(text) if lang == "zh" else (),
-        answer_type_terms=answer_type_terms(text) if lang == "zh" else (),
+        focus=_focus(tokens) if lang == "zh" else (),
+        answer_type_terms=_answer_type(tokens) if lang == "zh" else (),
     )
 
 

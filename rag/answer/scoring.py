@@ -46,15 +46,17 @@ def term_weight(term: str) -> float:
         return 1.5
     if len(term) == 2 and term[0] in _MODALS:  # jieba's 会待, 将在: a modal plus one verb
         return 0.4
-    if len(term) == 2 and _is_fragment(term):  # jieba glued two characters it did not know (5000人时 → 人时)
+    if len(term) == 2 and term_class(term) == "fragment":  # jieba glued two characters it did not know (5000人时 → 人时)
         return 0.4
     return 0.4 if len(term) == 1 else (1.0 if len(term) == 2 else 1.5)
 
 
-def _is_fragment(term: str) -> bool:
+def term_class(term: str) -> str:
+    """rag.lexical.word_class of a key term. A dictionary translation of an English term ("a|b|c")
+    is at most a "word": its absence says little, since the article may use another translation."""
     from rag.lexical import word_class
 
-    return not term.isascii() and word_class(term) == "fragment"
+    return "word" if "|" in term else word_class(term)
 
 
 def term_present(term: str, folded_text: str) -> float:
