@@ -317,3 +317,51 @@ def test_number_question_prefers_the_figure_in_the_asked_unit():
                   text="哈萨克斯坦内政部宣布，被捕人数已经超过5000人。被拘留者将面临暴力和盗窃等指控，125项审前调查已经开始。")
     a = answer_extractive("内政部已经开始了多少项审前调查？", hits_of(art))
     assert not a.refused and "125项" in a.citations[0].quote
+
+
+# --- paraphrase and answer slots -------------------------------------------------------------
+
+
+def test_cilin_synonyms_count_as_most_of_a_term():
+    from rag.answer.scoring import SYNONYM_CREDIT, term_present
+    from rag.answer.synonyms import synonyms
+
+    assert "全球" in synonyms("全世界") and "通电话" in synonyms("打电话")
+    assert all(len(w) >= 2 for w in synonyms("死亡") | synonyms("全世界"))  # no single-character matches
+    assert term_present("全世界", "产量占全球40%") == SYNONYM_CREDIT
+    assert term_present("全世界", "产量占40%") == 0.0
+    # A dictionary translation of an English word is not widened again by synonyms.
+    assert term_present("全世界|世界", "全球") == 0.0
+
+
+def test_synonym_lets_a_paraphrased_question_be_answered():
+    art = Article(article_id="u", title="铀价上涨", outlet="GNews", source_path="g/2.md", format="A", published="2022-01-07",
+                  text="据悉，哈萨克斯坦是全球最大铀生产国，产量占全球40%，其中5成卖给中共国。近日由于动乱加剧，本周铀价上涨约8%。")
+    a = answer_extractive("哈萨克斯坦的铀产量占全世界的百分之多少？", hits_of(art))
+    check_invariants(a, {"u": art})
+    assert not a.refused and "40%" in a.citations[0].quote
+
+
+def test_answer_slots_are_spans_of_the_asked_kind_not_in_the_question():
+    from rag.answer.question import analyze_question
+    from rag.answer.slots import answer_slots
+
+    where = analyze_question("纳扎尔巴耶夫最后一次公开露面是在哪座城市？")
+    assert "圣彼得堡" in [s.text for s in answer_slots(where, "在那次圣彼得堡之行中，纳扎尔巴耶夫会见了普京。")]
+    assert answer_slots(where, "纳扎尔巴耶夫最后一次公开露面是在12月底。") == ()
+    who = analyze_question("福布斯记者Ardak Bukeyeva采访的那位目击者叫什么名字？")
+    assert answer_slots(who, "福布斯记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。") == ()
+    money = analyze_question("她在伦敦买的那座豪宅花了多少钱？")
+    assert answer_slots(money, "她在伦敦北部购买了一座豪宅。") == ()
+    assert [s.text for s in answer_slots(money, "那座房子花费了875万英镑。")] == ["875万英镑"]
+    share = analyze_question("田吉兹油田每年贡献哈萨克斯坦多少石油开采？")
+    assert answer_slots(share, "每年为哈萨克斯坦贡献了大约三分之一的石油开采。")
+    people = analyze_question("在中国生活的哈萨克族有多少人？")
+    assert [s.text for s in answer_slots(people, "约有160万哈萨克族人生活在中共国。")] == ["160万"]
+
+
+def test_who_question_without_a_new_name_is_refused():
+    art = Article(article_id="f", title="福布斯记者会见目击者", outlet="GNews", source_path="g/3.md", format="A", published="2022-01-13",
+                  text="福布斯哈萨克斯坦记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。目击者讲述了当晚的枪声。")
+    a = answer_extractive("福布斯哈萨克斯坦记者Ardak Bukeyeva采访的那位阿拉木图目击者叫什么名字？", hits_of(art))
+    assert a.refused and a.citations == ()

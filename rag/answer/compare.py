@@ -35,12 +35,18 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "loss": ("损失",),
 }
 _UNIT_CLASS = {"人": "person", "名": "person", "位": "person", "人次": "person"}
+_MONEY_UNITS = frozenset("欧元 美元 美金 英镑 日元 港元 人民币 坚戈 卢布 元".split())
 _ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?P<unit>" + _UNITS + r")")
+_ASKED_MONEY_RE = re.compile(r"多少钱|花了多少|价值多少|金额|价格是多少|售价|多少资金")
 
 
 def asked_unit_class(question: str) -> str | None:
-    """The unit class a 多少/几 question counts in (多少项 -> "项", 多少名/多少人 -> "person"); None if unsaid."""
-    m = _ASKED_UNIT_RE.search(fold(question))
+    """The unit class a 多少/几 question counts in (多少项 -> "项", 多少名/多少人 -> "person",
+    多少钱 -> "money"); None if unsaid."""
+    folded = fold(question)
+    if _ASKED_MONEY_RE.search(folded):
+        return "money"
+    m = _ASKED_UNIT_RE.search(folded)
     return _UNIT_CLASS.get(m.group("unit"), m.group("unit")) if m else None
 
 
@@ -59,6 +65,12 @@ class Quantity:
     @property
     def unit_class(self) -> str:
         return _UNIT_CLASS.get(self.unit, self.unit)
+
+    def counts_in(self, unit_class: str | None) -> bool:
+        """Whether this figure is of the unit class a question asks for (any, when None)."""
+        if unit_class is None:
+            return True
+        return self.unit in _MONEY_UNITS if unit_class == "money" else self.unit_class == unit_class
 
 
 def parse_chinese_number(s: str) -> float | None:

@@ -28,6 +28,7 @@ from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
+from rag.answer.slots import answer_slots
 from rag.answer.scoring import coverage, source_cue, term_class, term_present, term_weight, type_match
 from rag.textnorm import fold
 from rag.types import Answer, Citation, Hit
@@ -40,6 +41,13 @@ _TERMINAL = "。；;"
 # often a paraphrase (涨到 / 提高到); an absent non-word is a tokenizer fragment (新年后曼吉斯套州 → 后曼).
 MISSING_TERM_PENALTY = {"noun": 0.7, "word": 0.9, "fragment": 1.0}
 FOCUS_MISSING_PENALTY = 0.5  # the passage never names the asked-about thing (QuestionInfo.focus)
+# A term counts as present in the passages from this much credit (a synonym, 0.8), as absent below it.
+PRESENT_FROM = 0.75
+SLOT_MISSING_PENALTY = 0.8  # the sentence holds no span of the asked kind (rag.answer.slots)
+SLOT_MISSING_SCORE = 0.05
+SLOT_CHECKED = 6
+# Reasons and stances are already judged by their cue words (type_match); these kinds must be new spans.
+_SLOT_TYPES = frozenset({"number", "date", "who", "where"})
 _CLOSERS = "！？!?”’\"'」』）)】》…"
 
 
@@ -111,7 +119,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         if q.qtype == "number" and t > 0.5:
             figures = extract_quantities(c.text)
             if unit:
-                if not any(x.unit_class == unit for x in figures):
+                if not any(x.counts_in(unit) for x in figures):
                     t = 0.5  # a figure, but counted in other units (人 when 多少项 is asked)
             elif asked and not any(x.concepts & asked for x in figures):
                 t = 0.5  # a figure, but not of what is asked (deaths when arrests are asked)
@@ -134,6 +142,12 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         if factor < 1.0:
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
     out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
+    if q.qtype in _SLOT_TYPES and not q.attribution and not q.compare and q.lang == "zh":
+        # The best few must hold what is asked (a figure, a date, a name, a place) that the
+        # question does not already say; part-of-speech tagging is kept to these few.
+        head = [s if answer_slots(q, s.cand.text) else dataclasses.replace(s, score=s.score - SLOT_MISSING_SCORE, support=s.support * SLOT_MISSING_PENALTY) for s in out[:SLOT_CHECKED]]
+        out = head + out[SLOT_CHECKED:]
+        out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
     return out
 
 
@@ -155,7 +169,7 @@ def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list
     """
     passages = {c.hit.chunk.chunk_id: fold(c.hit.article.outlet + "\n" + c.hit.article.title + "\n" + c.hit.chunk.text) for c in candidates}
     blob = "\n".join(passages.values())
-    return [t for t in terms if term_weight(t) >= 1.0 and term_present(t, blob) < 1.0]
+    return [t for t in terms if term_weight(t) >= 1.0 and term_present(t, blob) < PRESENT_FROM]
 
 
 def _select(q: QuestionInfo, scored: list[Scored], config: ExtractiveConfig) -> tuple[list[Scored], bool]:

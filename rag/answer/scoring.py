@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from rag.answer.compare import QUANTITY_RE, extract_quantities
 from rag.answer.question import QType
+from rag.answer.synonyms import synonyms
 
 # A few standing abbreviations of this domain, so 集安组织 meets 集体安全条约组织. Keys and values
 # are folded; a term matches when it or any of its aliases occurs.
@@ -23,6 +24,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "丧生": ("死亡", "遇难", "身亡"),
     "兵": ("士兵", "部队", "军队"),
     "士兵": ("兵", "部队"),
+    "中国": ("中共国",),  # how GNews and its sources write it
     "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
 }
 
@@ -32,9 +34,13 @@ _WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|�
 _WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|局长|官员|组织|政府|当局|部门|委员会|使馆|通讯社|公司|集团|说|表示|称|宣布")
 _NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
 _STANCE_RE = re.compile(r"称|说|表示|认为|指出|强调|声称|宣称|定性|形容|指责|谴责|批评|呼吁|警告|否认|承认|所谓|是一场|是一次")
+FRACTION_RE = re.compile(r"[零一二两三四五六七八九十百\d.]+\s*分之\s*[零一二两三四五六七八九十百\d.]+")  # 三分之一, 百分之四十
+# A figure whose unit comes after its noun: 约有160万哈萨克族人.
+BARE_MAGNITUDE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*[万亿](?![\d])")
 _WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
 
 
+SYNONYM_CREDIT = 0.8  # a Cilin synonym (全球 for 全世界) counts for most, not all, of the word
 _MODALS = set("会将要能可还已")
 
 
@@ -59,12 +65,15 @@ def term_class(term: str) -> str:
     return "word" if "|" in term else word_class(term)
 
 
-def term_present(term: str, folded_text: str) -> float:
-    """1.0 when the term (or an alias) occurs; partial credit for most of a long term's bigrams."""
-    if "|" in term:
-        return max(term_present(t, folded_text) for t in term.split("|"))
+def term_present(term: str, folded_text: str, paraphrase: bool = True) -> float:
+    """1.0 when the term (or an alias) occurs; SYNONYM_CREDIT for a Cilin synonym (rag.answer.synonyms);
+    partial credit for most of a long term's bigrams."""
+    if "|" in term:  # a dictionary translation: its alternatives are already the paraphrases
+        return max(term_present(t, folded_text, paraphrase=False) for t in term.split("|"))
     if term in folded_text or any(a in folded_text for a in ALIASES.get(term, ())):
         return 1.0
+    if paraphrase and any(a in folded_text for a in synonyms(term)):
+        return SYNONYM_CREDIT
     if term.isdigit() and len(term) >= 4 and _grouped(term) in folded_text:  # 8000 is also written 8,000
         return 1.0
     if len(term) >= 4 and not term.isascii():
@@ -105,7 +114,9 @@ def source_cue(folded_text: str) -> float:
 def type_match(qtype: QType, folded_text: str) -> float:
     """How clearly a sentence contains the kind of thing asked for, in [0, 1] (0 for "what")."""
     if qtype == "number":
-        return 1.0 if has_quantity(folded_text) else (0.3 if re.search(r"\d", folded_text) else 0.0)
+        if has_quantity(folded_text) or FRACTION_RE.search(folded_text) or BARE_MAGNITUDE_RE.search(folded_text):
+            return 1.0
+        return 0.3 if re.search(r"\d", folded_text) else 0.0
     if qtype == "date":
         return 1.0 if _DATE_RE.search(folded_text) else 0.0
     if qtype == "duration":

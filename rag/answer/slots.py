@@ -1,0 +1,122 @@
+"""Answer slots: the span of a sentence that could be the answer to what is asked.
+
+A sentence answers 多少 only if it holds a figure (of the asked unit), 何时 only if it holds a
+date, 谁 only if it names a person or organisation, 哪里 only if it names a place, and in each
+case one the question does not already contain: "纳扎尔巴耶夫最后一次公开露面是在12月底" repeats
+the question but has no city in it, so it does not answer "是在哪座城市". The refusal score
+uses whether the best sentence fills the slot (rag.answer.refusal).
+
+Names and places come from jieba's part-of-speech tags (nr person, ns place, nt organisation,
+nz other proper noun) over the project's tokenizer, plus transliterated full names
+(艾多斯·乌基拜) and Latin names. Pure; jieba is loaded lazily.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from rag.answer.compare import asked_unit_class, extract_quantities
+from rag.answer.question import QuestionInfo
+from rag.answer.scoring import BARE_MAGNITUDE_RE, FRACTION_RE, _DATE_RE, _DURATION_RE, _NAME_RE, _SOURCE_RE, _STANCE_RE, _WHERE_RE, _WHY_RE
+from rag.textnorm import fold
+
+_LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)*\b")
+_NAME_TAGS = ("nr", "nt", "nz")
+_PLACE_TAGS = ("ns",)
+# Proper nouns that name the story rather than answer about it: tagged as names by jieba, but
+# never what a 谁/哪里 question is after when the question itself is about them.
+_TOO_GENERAL = frozenset({"哈萨克斯坦", "哈萨克", "中国", "中共", "俄罗斯", "美国"})
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One span of a sentence of the kind the question asks for."""
+
+    kind: str  # number, date, duration, name, place, reason, stance, source
+    text: str
+    start: int
+    end: int
+
+
+@functools.lru_cache(maxsize=1)
+def _pos_tokenizer():
+    from jieba.posseg import POSTokenizer
+
+    from rag.lexical import _tokenizer
+
+    return POSTokenizer(_tokenizer())
+
+
+@functools.lru_cache(maxsize=4096)
+def tagged(text: str) -> tuple[tuple[str, str, int], ...]:
+    """(word, jieba tag, start) for every token of `text` (folded; same length as the input)."""
+    out, pos = [], 0
+    for pair in _pos_tokenizer().cut(text):
+        out.append((pair.word, pair.flag, pos))
+        pos += len(pair.word)
+    return tuple(out)
+
+
+def _proper_nouns(folded: str, tags: tuple[str, ...]) -> list[Slot]:
+    kind = "place" if tags == _PLACE_TAGS else "name"
+    return [Slot(kind, w, s, s + len(w)) for w, flag, s in tagged(folded) if len(w) >= 2 and flag.startswith(tags)]
+
+
+def _regex(kind: str, pattern: re.Pattern[str], folded: str) -> list[Slot]:
+    return [Slot(kind, m.group(0), m.start(), m.end()) for m in pattern.finditer(folded)]
+
+
+def _is_new(slot: Slot, folded_question: str) -> bool:
+    # Already said by the question (the 5000 of "被捕人数超过5000人时"), or the story's own subject.
+    text = fold(slot.text)
+    return text not in folded_question and text not in _TOO_GENERAL
+
+
+def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
+    """The spans of `sentence` that could answer `q` and that `q` does not already contain.
+
+    Questions that ask for no particular kind of thing ("what") have no slot: returns ().
+
+    Example:
+        >>> from rag.answer.question import analyze_question
+        >>> q = analyze_question("纳扎尔巴耶夫最后一次公开露面是在哪座城市？")
+        >>> "圣彼得堡" in [s.text for s in answer_slots(q, "在那次圣彼得堡之行中，他会见了普京。")]
+        True
+        >>> answer_slots(q, "纳扎尔巴耶夫最后一次公开露面是在12月底。")
+        ()
+    """
+    folded = fold(sentence)
+    fq = fold(q.text)
+    if q.attribution:
+        found = _regex("source", _SOURCE_RE, folded)
+        return tuple(found)
+    if q.qtype == "number":
+        unit = asked_unit_class(q.text)
+        found = [Slot("number", x.surface, x.start, x.end) for x in extract_quantities(folded) if x.counts_in(unit)]
+        if unit is None:
+            found += _regex("number", FRACTION_RE, folded)
+        if unit in (None, "person"):
+            found += _regex("number", BARE_MAGNITUDE_RE, folded)
+    elif q.qtype == "date":
+        found = _regex("date", _DATE_RE, folded)
+    elif q.qtype == "duration":
+        found = _regex("duration", _DURATION_RE, folded)
+    elif q.qtype == "who":
+        found = _proper_nouns(folded, _NAME_TAGS) + _regex("name", _NAME_RE, folded)
+        found += [Slot("name", m.group(0), m.start(), m.end()) for m in _LATIN_NAME_RE.finditer(sentence)]
+    elif q.qtype == "where":
+        found = _proper_nouns(folded, _PLACE_TAGS) + _regex("place", _WHERE_RE, folded)
+    elif q.qtype == "why":
+        found = _regex("reason", _WHY_RE, folded)
+    elif q.qtype == "stance":
+        found = _regex("stance", _STANCE_RE, folded)
+    else:
+        return ()
+    return tuple(s for s in found if _is_new(s, fq))
+
+
+def asks_slot(q: QuestionInfo) -> bool:
+    """Whether `q` asks for a kind of thing a sentence must contain to answer it."""
+    return q.attribution or q.qtype != "what"
