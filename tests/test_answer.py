@@ -365,3 +365,22 @@ def test_who_question_without_a_new_name_is_refused():
                   text="福布斯哈萨克斯坦记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。目击者讲述了当晚的枪声。")
     a = answer_extractive("福布斯哈萨克斯坦记者Ardak Bukeyeva采访的那位阿拉木图目击者叫什么名字？", hits_of(art))
     assert a.refused and a.citations == ()
+
+
+def test_focus_is_the_asked_thing_only_when_nothing_but_a_copula_follows_it():
+    from rag.answer.question import focus_terms
+
+    assert focus_terms("集安组织维和部队的指挥官是谁？") == ("指挥官",)
+    # 局势 is followed by a verb phrase: the question asks about 措施, so 局势 is not required.
+    assert focus_terms("美国国务院针对哈萨克斯坦的局势对本国公民采取了什么措施？") == ()
+
+
+def test_followup_sentence_need_not_repeat_the_borrowed_terms():
+    art = Article(article_id="t", title="托卡耶夫与普京通电话", outlet="GNews", source_path="g/4.md", format="A", published="2022-01-06",
+                  text="文字版原文：托卡耶夫与普京举行电话会谈。托卡耶夫向普京通报了局势。托卡耶夫总统还建议举行集体安全条约组织集体安全委员会的视频会议。")
+    from rag.answer.extractive import DEFAULT_CONFIG, _candidates, analyze, score_candidates
+
+    q = analyze("他在电话里还提议召开什么会议？", ["托卡耶夫和普京通电话时说了些什么？"])
+    assert "托卡耶夫" in q.context and "会议" not in q.context
+    best = score_candidates(q, _candidates(q, hits_of(art), DEFAULT_CONFIG))[0]
+    assert "视频会议" in best.cand.text

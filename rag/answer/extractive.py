@@ -101,6 +101,8 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
 def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: RefusalPolicy = DEFAULT_POLICY) -> list[Scored]:
     """Score every candidate for question `q`; best first."""
     terms = _matchable_terms(q)
+    # A follow-up's sentence may repeat the borrowed context or only what the question itself asks.
+    own = tuple(t for t in terms if t not in q.context) or terms
     asks_type = q.qtype != "what" or q.attribution
     passage_cov: dict[str, float] = {}
     asked = concepts_of(q.text) if q.qtype == "number" else frozenset()
@@ -113,8 +115,8 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
             passage_cov[hit.chunk.chunk_id] = coverage(terms, fold(hit.article.outlet + "\n" + hit.article.title + "\n" + hit.chunk.text)) if terms else 0.0
         p_cov = passage_cov[hit.chunk.chunk_id]
         outlet = fold(hit.article.outlet) + "\n"
-        s_cov = coverage(terms, outlet + c.folded) if terms else 0.0
-        n_cov = coverage(terms, outlet + c.context) if terms else 0.0
+        s_cov = max(coverage(terms, outlet + c.folded), coverage(own, outlet + c.folded)) if terms else 0.0
+        n_cov = max(coverage(terms, outlet + c.context), coverage(own, outlet + c.context)) if terms else 0.0
         t = (source_cue(c.folded) if q.attribution else type_match(q.qtype, c.folded)) if asks_type else 0.0
         if q.qtype == "number" and t > 0.5:
             figures = extract_quantities(c.text)
@@ -293,7 +295,7 @@ def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
     if rewritten == question:
         return q
     extra = tuple(t for t in analyze_question(rewritten).terms if t not in q.terms)
-    return dataclasses.replace(q, terms=extra + q.terms)
+    return dataclasses.replace(q, terms=extra + q.terms, context=extra)
 
 
 _JOINABLE = frozenset({"why", "where", "who"})

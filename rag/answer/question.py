@@ -55,7 +55,7 @@ _ZH_STOP = frozenset(
     的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 哦 之 而 且 并 但 也 都 还 又 就 才 曾 过 着 地 得 所 以 于 为 被 把 对 向 从 到 由 给 让 使 跟 同
     什么 怎么 怎样 怎么样 如何 哪 哪些 哪个 哪家 哪位 哪里 哪儿 多少 几 多久 多长 多长时间 谁 为什么 为何 何时 何地 何 什么时候 哪天 哪一天 哪年
     请问 一下 有 有没有 没有 没 这 那 这个 那个 这些 那些 其 他 她 它 他们 她们 它们 我 你 我们 你们 该 此 会 能 要 将 可以 可能 是否 是不是
-    称 说 表示 报道 报导 据 媒体 各 各家 一致 不同 说法 分别 如何报道 媒体报道 哪家媒体 提到 提及 消息 相关 情况 方面 问题 当时 最终 目前 现在
+    称 说 表示 报道 报导 形容 描述 描写 说成 据 媒体 各 各家 一致 不同 说法 分别 如何报道 媒体报道 哪家媒体 提到 提及 消息 相关 情况 方面 问题 当时 最终 目前 现在
     定性 看法 评价 看待 态度 立场 表态 回应 规模 最初 最早 起初 当初 首先 后来 最后 具体
     人数 数量 数字 总数 是因为 因为 有何 有什么 中有 这次 这一 那里 这里 哪支 哪座 一个 叫 叫做 名字 姓名 称为
     人 个 名 位 次 年 月 日 号 时候 时间 前 因 近 约 逾 超过 左右 大约 造成 发生 进行 情况下 多 大 最 更 很 较 给出 给 出 呢 又 再 还有 那么 那 所以 另外 以及 还是 哪些人 之间 啥 咋 几个 几名 有关 关于
@@ -91,6 +91,8 @@ class QuestionInfo:
             passage that never mentions Y cannot answer (托卡耶夫的**妻子**叫什么名字).
         answer_type_terms: words that describe the answer rather than constrain the passage
             (哪位**高官**, 哪家**日本报纸**): the answer is a name, and articles rarely say 高官.
+        context: terms a follow-up borrowed from earlier questions (rag.answer.extractive.analyze):
+            the passage should have them; the quoted sentence need not repeat them.
     """
 
     text: str
@@ -101,6 +103,7 @@ class QuestionInfo:
     attribution: bool = False
     focus: tuple[str, ...] = ()
     answer_type_terms: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
 
 
 def _tokens(text: str) -> list[str]:
@@ -196,13 +199,25 @@ def _focus(tokens: list[str]) -> tuple[str, ...]:
     if de is None:
         return ()
     run: list[str] = []
+    end = de + 1
     for t in tokens[de + 1 : wh]:
         noun = len(t) >= 2 and word_class(t) == "noun" and _is_content(t)
         if noun:
             run.append(t.lower())
+            end += 1
         elif run:
             break  # the noun phrase ended (液化气价格|从每升…)
+        else:
+            end += 1
+    if any(t not in _FOCUS_GAP for t in tokens[end:wh]):
+        # Y is not what is asked when a verb phrase follows it: in "针对X的局势对公民采取了什么措施"
+        # the question is about 措施, not 局势.
+        return ()
     return tuple(dict.fromkeys(run))
+
+
+# What may stand between the asked-about Y and the question word in "X的Y(是)什么/多少/谁".
+_FOCUS_GAP = frozenset("是 有 为 叫 叫做 约 大约 大概 达 达到 一共 共 总共 到底 究竟 具体 都 分别 占 还 又 是不是 有没有 能 会".split())
 
 
 _TYPE_PHRASE_END = frozenset("在 把 被 对 向 于 从 曾 已 也 都 是 说 称 报道 报导 表示 宣布 援引 引述 发布 披露 刊登 认为 驳斥 指责".split())
