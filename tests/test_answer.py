@@ -384,3 +384,11 @@ def test_followup_sentence_need_not_repeat_the_borrowed_terms():
     assert "托卡耶夫" in q.context and "会议" not in q.context
     best = score_candidates(q, _candidates(q, hits_of(art), DEFAULT_CONFIG))[0]
     assert "视频会议" in best.cand.text
+
+
+def test_figure_sentence_may_leave_the_question_context_to_its_neighbour():
+    art = Article(article_id="mvd2", title="内政部通报", outlet="GNews", source_path="g/5.md", format="A", published="2022-01-09",
+                  text="哈萨克斯坦内政部周日上午宣布，在暴力反政府抗议活动中被逮捕的人数已经超过5000人。被拘留者将面临暴力、流氓行为、谋杀和盗窃的指控，125项审前调查已经开始。")
+    a = answer_extractive("哈萨克斯坦内政部宣布被捕人数超过5000人时，已经启动了多少项审前调查？", hits_of(art))
+    check_invariants(a, {"mvd2": art})
+    assert not a.refused and "125项" in a.text

@@ -128,7 +128,10 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         rank_prior = 1.0 / (1.0 + 0.25 * (hit.rank - 1))
         if terms:
             score = 0.35 * s_cov + 0.15 * n_cov + 0.15 * p_cov + 0.15 * rank_prior + (0.2 * t if asks_type else 0.0)
-            support = support_score(s_cov, p_cov, t, asks_type, policy)
+            # A sentence that holds the asked kind of thing may leave the rest of the question to its
+            # neighbours ("…被捕人数已超过5000人。…125项审前调查已经开始。"): half credit for them.
+            s_support = max(s_cov, 0.5 * (s_cov + n_cov)) if asks_type and t >= 1.0 else s_cov
+            support = support_score(s_support, p_cov, t, asks_type, policy)
         else:  # nothing lexical to go on: retrieval order and the answer-type cue decide
             score = 0.6 * rank_prior + 0.4 * t - 0.02 * c.position
             support = 0.5 + 0.5 * t if asks_type else 0.6
