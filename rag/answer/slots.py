@@ -3,8 +3,9 @@
 A sentence answers 多少 only if it holds a figure (of the asked unit), 何时 only if it holds a
 date, 谁 only if it names a person or organisation, 哪里 only if it names a place, and in each
 case one the question does not already contain: "纳扎尔巴耶夫最后一次公开露面是在12月底" repeats
-the question but has no city in it, so it does not answer "是在哪座城市". The refusal score
-uses whether the best sentence fills the slot (rag.answer.refusal).
+the question but has no city in it, so it does not answer "是在哪座城市". The extractive
+answerer lowers the score and the support of the best few sentences that have no slot
+(rag.answer.extractive.score_candidates).
 
 Names and places come from jieba's part-of-speech tags (nr person, ns place, nt organisation,
 nz other proper noun) over the project's tokenizer, plus transliterated full names
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from rag.answer.compare import asked_unit_class, extract_quantities
 from rag.answer.question import QuestionInfo
-from rag.answer.scoring import BARE_MAGNITUDE_RE, FRACTION_RE, _DATE_RE, _DURATION_RE, _NAME_RE, _SOURCE_RE, _STANCE_RE, _WHERE_RE, _WHY_RE
+from rag.answer.scoring import BARE_MAGNITUDE_RE, FRACTION_RE, _DATE_RE, _NAME_RE, _WHERE_RE
 from rag.textnorm import fold
 
 _LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)*\b")
@@ -34,7 +35,7 @@ _TOO_GENERAL = frozenset({"哈萨克斯坦", "哈萨克", "中国", "中共", "�
 class Slot:
     """One span of a sentence of the kind the question asks for."""
 
-    kind: str  # number, date, duration, name, place, reason, stance, source
+    kind: str  # number, date, name, place
     text: str
     start: int
     end: int
@@ -77,7 +78,8 @@ def _is_new(slot: Slot, folded_question: str) -> bool:
 def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
     """The spans of `sentence` that could answer `q` and that `q` does not already contain.
 
-    Questions that ask for no particular kind of thing ("what") have no slot: returns ().
+    Only number, date, who and where questions have slots (reasons and stances are judged by
+    their cue words, rag.answer.scoring.type_match); for the others this returns ().
 
     Example:
         >>> from rag.answer.question import analyze_question
@@ -88,10 +90,6 @@ def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
         ()
     """
     folded = fold(sentence)
-    fq = fold(q.text)
-    if q.attribution:
-        found = _regex("source", _SOURCE_RE, folded)
-        return tuple(found)
     if q.qtype == "number":
         unit = asked_unit_class(q.text)
         found = [Slot("number", x.surface, x.start, x.end) for x in extract_quantities(folded) if x.counts_in(unit)]
@@ -101,22 +99,12 @@ def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
             found += _regex("number", BARE_MAGNITUDE_RE, folded)
     elif q.qtype == "date":
         found = _regex("date", _DATE_RE, folded)
-    elif q.qtype == "duration":
-        found = _regex("duration", _DURATION_RE, folded)
     elif q.qtype == "who":
         found = _proper_nouns(folded, _NAME_TAGS) + _regex("name", _NAME_RE, folded)
         found += [Slot("name", m.group(0), m.start(), m.end()) for m in _LATIN_NAME_RE.finditer(sentence)]
     elif q.qtype == "where":
         found = _proper_nouns(folded, _PLACE_TAGS) + _regex("place", _WHERE_RE, folded)
-    elif q.qtype == "why":
-        found = _regex("reason", _WHY_RE, folded)
-    elif q.qtype == "stance":
-        found = _regex("stance", _STANCE_RE, folded)
     else:
         return ()
+    fq = fold(q.text)
     return tuple(s for s in found if _is_new(s, fq))
-
-
-def asks_slot(q: QuestionInfo) -> bool:
-    """Whether `q` asks for a kind of thing a sentence must contain to answer it."""
-    return q.attribution or q.qtype != "what"
