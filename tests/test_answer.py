@@ -363,7 +363,7 @@ def test_answer_slots_are_spans_of_the_asked_kind_not_in_the_question():
 def test_who_question_without_a_new_name_is_refused():
     art = Article(article_id="f", title="福布斯记者会见目击者", outlet="GNews", source_path="g/3.md", format="A", published="2022-01-13",
                   text="福布斯哈萨克斯坦记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。目击者讲述了当晚的枪声。")
-    a = answer_extractive("福布斯哈萨克斯坦记者Ardak Bukeyeva采访的那位阿拉木图目击者叫什么名字？", hits_of(art))
+    a = answer_extractive("Ardak Bukeyeva采访的目击者叫什么名字？", hits_of(art))
     assert a.refused and a.citations == ()
 
 
@@ -392,3 +392,14 @@ def test_figure_sentence_may_leave_the_question_context_to_its_neighbour():
     a = answer_extractive("哈萨克斯坦内政部宣布被捕人数超过5000人时，已经启动了多少项审前调查？", hits_of(art))
     check_invariants(a, {"mvd2": art})
     assert not a.refused and "125项" in a.text
+
+
+def test_long_question_is_not_expected_to_be_echoed_in_full():
+    from rag.answer.scoring import coverage
+
+    short = ("托卡耶夫", "逮捕")
+    assert coverage(short, "托卡耶夫说") == 0.6  # short questions: plain weighted share (1.5 of 2.5)
+    long = ("外交部", "发言人", "例行", "记者会", "表态", "中方", "愿意", "帮助", "哈萨克斯坦", "渡过", "难关")
+    text = "外交部发言人汪文斌表示，中方愿意帮助哈萨克斯坦。"
+    plain = sum(t in text for t in long) / len(long)  # every term here weighs 1.0 or 1.5
+    assert plain < coverage(long, text) < 1.0

@@ -87,12 +87,19 @@ def _grouped(digits: str) -> str:
     return f"{int(digits):,}"
 
 
+LONG_QUESTION_WEIGHT = 10.0  # about seven two-character terms
+LONG_QUESTION_SHARE = 0.75
+
+
 def coverage(terms: Sequence[str], folded_text: str) -> float:
     """Weighted share of the question's key terms found in a (folded) text, in [0, 1]."""
     if not terms:
         return 0.0
     total = sum(term_weight(t) for t in terms)
-    return sum(term_weight(t) * term_present(t, folded_text) for t in terms) / total
+    got = sum(term_weight(t) * term_present(t, folded_text) for t in terms)
+    # A long question (a reader's paraphrase with many words) is not echoed in full by the sentence
+    # that answers it: past LONG_QUESTION_WEIGHT, coverage is counted against 75 % of its terms.
+    return min(1.0, got / max(min(total, LONG_QUESTION_WEIGHT), LONG_QUESTION_SHARE * total))
 
 
 def has_quantity(folded_text: str) -> bool:
