@@ -375,15 +375,16 @@ def test_focus_is_the_asked_thing_only_when_nothing_but_a_copula_follows_it():
     assert focus_terms("美国国务院针对哈萨克斯坦的局势对本国公民采取了什么措施？") == ()
 
 
-def test_followup_sentence_need_not_repeat_the_borrowed_terms():
-    art = Article(article_id="t", title="托卡耶夫与普京通电话", outlet="GNews", source_path="g/4.md", format="A", published="2022-01-06",
-                  text="文字版原文：托卡耶夫与普京举行电话会谈。托卡耶夫向普京通报了局势。托卡耶夫总统还建议举行集体安全条约组织集体安全委员会的视频会议。")
-    from rag.answer.extractive import DEFAULT_CONFIG, _candidates, analyze, score_candidates
+def test_followup_keeps_the_borrowed_terms_when_its_own_are_few():
+    art = Article(article_id="oil", title="哈萨克斯坦，对中国有多重要？", outlet="观察者网", source_path="g/6.md", format="C", published="2022-01-09",
+                  text="哈萨克斯坦境内矿产、石油天然气资源丰富。目前哈萨克斯坦石油可采储量40亿吨，天然气可采储量3万亿立方米。当主要的天然气生产商停产维修时，市场短缺进一步恶化。")
+    from rag.answer.extractive import analyze
 
-    q = analyze("他在电话里还提议召开什么会议？", ["托卡耶夫和普京通电话时说了些什么？"])
-    assert "托卡耶夫" in q.context and "会议" not in q.context
-    best = score_candidates(q, _candidates(q, hits_of(art), DEFAULT_CONFIG))[0]
-    assert "视频会议" in best.cand.text
+    q = analyze("那天然气呢？", ["哈萨克斯坦已探明的石油可采储量有多少？"])
+    assert "可采储量" in q.context and "天然气" not in q.context
+    a = answer_extractive("那天然气呢？", hits_of(art), ["哈萨克斯坦已探明的石油可采储量有多少？"])
+    check_invariants(a, {"oil": art})
+    assert not a.refused and "3万亿立方米" in a.citations[0].quote
 
 
 def test_figure_sentence_may_leave_the_question_context_to_its_neighbour():
@@ -403,3 +404,14 @@ def test_long_question_is_not_expected_to_be_echoed_in_full():
     text = "外交部发言人汪文斌表示，中方愿意帮助哈萨克斯坦。"
     plain = sum(t in text for t in long) / len(long)  # every term here weighs 1.0 or 1.5
     assert plain < coverage(long, text) < 1.0
+
+
+def test_percentage_question_needs_a_percentage():
+    from rag.answer.compare import asked_unit_class
+    from rag.answer.question import analyze_question
+    from rag.answer.slots import answer_slots
+
+    q = analyze_question("骚乱期间坚戈对美元贬值了百分之多少？")
+    assert asked_unit_class(q.text) == "%"
+    assert answer_slots(q, "该国骚乱造成的损失总额达2.12亿美元。") == ()
+    assert [s.text for s in answer_slots(q, "坚戈对美元一度贬值约3%。")] == ["约3%"]

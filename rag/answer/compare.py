@@ -37,15 +37,18 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
 _UNIT_CLASS = {"人": "person", "名": "person", "位": "person", "人次": "person"}
 _MONEY_UNITS = frozenset("欧元 美元 美金 英镑 日元 港元 人民币 坚戈 卢布 元".split())
 _ASKED_UNIT_RE = re.compile(r"(?:多少|几)\s*(?P<unit>" + _UNITS + r")")
+_ASKED_SHARE_RE = re.compile(r"百分之多少|百分之几|百分比|多大比例|多少个百分点|what percentage|what share")
 _ASKED_MONEY_RE = re.compile(r"多少钱|花了多少|价值多少|金额|价格是多少|售价|多少资金")
 
 
 def asked_unit_class(question: str) -> str | None:
     """The unit class a 多少/几 question counts in (多少项 -> "项", 多少名/多少人 -> "person",
-    多少钱 -> "money"); None if unsaid."""
+    多少钱 -> "money", 百分之多少 -> "%"); None if unsaid."""
     folded = fold(question)
     if _ASKED_MONEY_RE.search(folded):
         return "money"
+    if _ASKED_SHARE_RE.search(folded):
+        return "%"
     m = _ASKED_UNIT_RE.search(folded)
     return _UNIT_CLASS.get(m.group("unit"), m.group("unit")) if m else None
 
@@ -70,7 +73,11 @@ class Quantity:
         """Whether this figure is of the unit class a question asks for (any, when None)."""
         if unit_class is None:
             return True
-        return self.unit in _MONEY_UNITS if unit_class == "money" else self.unit_class == unit_class
+        if unit_class == "money":
+            return self.unit in _MONEY_UNITS
+        if unit_class == "%":
+            return self.unit in ("%", "％")
+        return self.unit_class == unit_class
 
 
 def parse_chinese_number(s: str) -> float | None:

@@ -115,8 +115,8 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
             passage_cov[hit.chunk.chunk_id] = coverage(terms, fold(hit.article.outlet + "\n" + hit.article.title + "\n" + hit.chunk.text)) if terms else 0.0
         p_cov = passage_cov[hit.chunk.chunk_id]
         outlet = fold(hit.article.outlet) + "\n"
-        s_cov = max(coverage(terms, outlet + c.folded), coverage(own, outlet + c.folded)) if terms else 0.0
-        n_cov = max(coverage(terms, outlet + c.context), coverage(own, outlet + c.context)) if terms else 0.0
+        s_cov = _followup_coverage(terms, own, outlet + c.folded) if terms else 0.0
+        n_cov = _followup_coverage(terms, own, outlet + c.context) if terms else 0.0
         t = (source_cue(c.folded) if q.attribution else type_match(q.qtype, c.folded)) if asks_type else 0.0
         if q.qtype == "number" and t > 0.5:
             figures = extract_quantities(c.text)
@@ -154,6 +154,16 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         out = head + out[SLOT_CHECKED:]
         out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
     return out
+
+
+def _followup_coverage(terms: Sequence[str], own: Sequence[str], folded_text: str) -> float:
+    """Coverage of all terms, or (better, when it is) the mean of that and the coverage of the
+    follow-up's own terms: "他在电话里还提议召开什么会议" is answered by a sentence about the 会议
+    that need not name 托卡耶夫 and 普京 again, but "那天然气呢" still needs the 可采储量 it borrowed."""
+    whole = coverage(terms, folded_text)
+    if own == terms:
+        return whole
+    return max(whole, 0.5 * (whole + coverage(own, folded_text)))
 
 
 def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:

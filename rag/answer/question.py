@@ -115,11 +115,16 @@ def _tokens(text: str) -> list[str]:
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary and word classes now rather than on the first question."""
+    """Load jieba's dictionary, word classes, part-of-speech tagger and the synonym table now
+    rather than on the first question."""
+    from rag.answer.slots import tagged
+    from rag.answer.synonyms import synonyms
     from rag.lexical import word_class
 
     _tokens("预热")
     word_class("预热")
+    tagged("预热一下")
+    synonyms("预热")
 
 
 def detect_lang(text: str) -> Literal["zh", "en"]:

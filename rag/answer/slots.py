@@ -93,7 +93,7 @@ def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
     if q.qtype == "number":
         unit = asked_unit_class(q.text)
         found = [Slot("number", x.surface, x.start, x.end) for x in extract_quantities(folded) if x.counts_in(unit)]
-        if unit is None:
+        if unit in (None, "%"):
             found += _regex("number", FRACTION_RE, folded)
         if unit in (None, "person"):
             found += _regex("number", BARE_MAGNITUDE_RE, folded)
