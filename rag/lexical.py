@@ -111,12 +111,31 @@ class LexicalIndex:
 
 
 @functools.lru_cache(maxsize=1)
-def _word_classes() -> tuple[dict[str, str], frozenset[str]]:
-    """jieba's part-of-speech tags of its dictionary words, and the user-dictionary words (names)."""
+def _pos_tokenizer():
     from jieba.posseg import POSTokenizer
 
-    tok = _tokenizer()
-    tags = dict(POSTokenizer(tok).word_tag_tab)  # reads jieba's dict.txt once (about 1 s)
+    return POSTokenizer(_tokenizer())  # reads jieba's dict.txt once (about 1 s)
+
+
+@functools.lru_cache(maxsize=4096)
+def pos_tag(folded_text: str) -> tuple[tuple[str, str, int], ...]:
+    """(word, jieba part-of-speech tag, start offset) for every token of an already folded text.
+
+    Example:
+        >>> pos_tag("卢卡申科会见了普京")[0]
+        ('卢卡申科', 'nr', 0)
+    """
+    out, pos = [], 0
+    for pair in _pos_tokenizer().cut(folded_text):
+        out.append((pair.word, pair.flag, pos))
+        pos += len(pair.word)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _word_classes() -> tuple[dict[str, str], frozenset[str]]:
+    """jieba's part-of-speech tags of its dictionary words, and the user-dictionary words (names)."""
+    tags = dict(_pos_tokenizer().word_tag_tab)
     names = frozenset(fold(line.split()[0]) for line in _userdict_lines())
     return tags, names
 

@@ -80,6 +80,11 @@ def check_invariants(answer: Answer, articles: dict[str, Article]) -> None:
         assert verify_citation(c, articles[c.article_id])
 
 
+def one_article(article_id: str, title: str, text: str, published: str, outlet: str = "GNews", format: str = "A") -> Article:
+    """A small article for a single answering test."""
+    return Article(article_id=article_id, title=title, outlet=outlet, source_path=f"tests/{article_id}.md", format=format, published=published, text=text)
+
+
 ARTICLES = {a.article_id: a for a in (ALJAZEERA, GNEWS, GUANCHA)}
 
 
@@ -313,8 +318,7 @@ def test_word_classes_and_answer_type_words():
 
 
 def test_number_question_prefers_the_figure_in_the_asked_unit():
-    art = Article(article_id="mvd", title="内政部通报", outlet="GNews", source_path="g/1.md", format="A", published="2022-01-09",
-                  text="哈萨克斯坦内政部宣布，被捕人数已经超过5000人。被拘留者将面临暴力和盗窃等指控，125项审前调查已经开始。")
+    art = one_article("mvd", "内政部通报", "哈萨克斯坦内政部宣布，被捕人数已经超过5000人。被拘留者将面临暴力和盗窃等指控，125项审前调查已经开始。", published="2022-01-09")
     a = answer_extractive("内政部已经开始了多少项审前调查？", hits_of(art))
     assert not a.refused and "125项" in a.citations[0].quote
 
@@ -335,8 +339,7 @@ def test_cilin_synonyms_count_as_most_of_a_term():
 
 
 def test_synonym_lets_a_paraphrased_question_be_answered():
-    art = Article(article_id="u", title="铀价上涨", outlet="GNews", source_path="g/2.md", format="A", published="2022-01-07",
-                  text="据悉，哈萨克斯坦是全球最大铀生产国，产量占全球40%，其中5成卖给中共国。近日由于动乱加剧，本周铀价上涨约8%。")
+    art = one_article("u", "铀价上涨", "据悉，哈萨克斯坦是全球最大铀生产国，产量占全球40%，其中5成卖给中共国。近日由于动乱加剧，本周铀价上涨约8%。", published="2022-01-07")
     a = answer_extractive("哈萨克斯坦的铀产量占全世界的百分之多少？", hits_of(art))
     check_invariants(a, {"u": art})
     assert not a.refused and "40%" in a.citations[0].quote
@@ -361,8 +364,7 @@ def test_answer_slots_are_spans_of_the_asked_kind_not_in_the_question():
 
 
 def test_who_question_without_a_new_name_is_refused():
-    art = Article(article_id="f", title="福布斯记者会见目击者", outlet="GNews", source_path="g/3.md", format="A", published="2022-01-13",
-                  text="福布斯哈萨克斯坦记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。目击者讲述了当晚的枪声。")
+    art = one_article("f", "福布斯记者会见目击者", "福布斯哈萨克斯坦记者Ardak Bukeyeva会见了阿拉木图“反恐”行动的目击者。目击者讲述了当晚的枪声。", published="2022-01-13")
     a = answer_extractive("Ardak Bukeyeva采访的目击者叫什么名字？", hits_of(art))
     assert a.refused and a.citations == ()
 
@@ -376,8 +378,7 @@ def test_focus_is_the_asked_thing_only_when_nothing_but_a_copula_follows_it():
 
 
 def test_followup_keeps_the_borrowed_terms_when_its_own_are_few():
-    art = Article(article_id="oil", title="哈萨克斯坦，对中国有多重要？", outlet="观察者网", source_path="g/6.md", format="C", published="2022-01-09",
-                  text="哈萨克斯坦境内矿产、石油天然气资源丰富。目前哈萨克斯坦石油可采储量40亿吨，天然气可采储量3万亿立方米。当主要的天然气生产商停产维修时，市场短缺进一步恶化。")
+    art = one_article("oil", "哈萨克斯坦，对中国有多重要？", "哈萨克斯坦境内矿产、石油天然气资源丰富。目前哈萨克斯坦石油可采储量40亿吨，天然气可采储量3万亿立方米。当主要的天然气生产商停产维修时，市场短缺进一步恶化。", published="2022-01-09", outlet="观察者网", format="C")
     from rag.answer.extractive import analyze
 
     q = analyze("那天然气呢？", ["哈萨克斯坦已探明的石油可采储量有多少？"])
@@ -388,8 +389,7 @@ def test_followup_keeps_the_borrowed_terms_when_its_own_are_few():
 
 
 def test_figure_sentence_may_leave_the_question_context_to_its_neighbour():
-    art = Article(article_id="mvd2", title="内政部通报", outlet="GNews", source_path="g/5.md", format="A", published="2022-01-09",
-                  text="哈萨克斯坦内政部周日上午宣布，在暴力反政府抗议活动中被逮捕的人数已经超过5000人。被拘留者将面临暴力、流氓行为、谋杀和盗窃的指控，125项审前调查已经开始。")
+    art = one_article("mvd2", "内政部通报", "哈萨克斯坦内政部周日上午宣布，在暴力反政府抗议活动中被逮捕的人数已经超过5000人。被拘留者将面临暴力、流氓行为、谋杀和盗窃的指控，125项审前调查已经开始。", published="2022-01-09")
     a = answer_extractive("哈萨克斯坦内政部宣布被捕人数超过5000人时，已经启动了多少项审前调查？", hits_of(art))
     check_invariants(a, {"mvd2": art})
     assert not a.refused and "125项" in a.text

@@ -28,7 +28,7 @@ from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
-from rag.answer.slots import answer_slots
+from rag.answer.slots import SLOT_TYPES, answer_slots
 from rag.answer.scoring import coverage, source_cue, term_class, term_present, term_weight, type_match
 from rag.textnorm import fold
 from rag.types import Answer, Citation, Hit
@@ -46,8 +46,6 @@ PRESENT_FROM = 0.75
 SLOT_MISSING_PENALTY = 0.8  # the sentence holds no span of the asked kind (rag.answer.slots)
 SLOT_MISSING_SCORE = 0.05
 SLOT_CHECKED = 6
-# Reasons and stances are already judged by their cue words (type_match); these kinds must be new spans.
-_SLOT_TYPES = frozenset({"number", "date", "who", "where"})
 _CLOSERS = "！？!?”’\"'」』）)】》…"
 
 
@@ -147,7 +145,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
         if factor < 1.0:
             out = [dataclasses.replace(s, support=s.support * factor) for s in out]
     out.sort(key=lambda s: (-s.score, s.cand.hit.rank, s.cand.start))
-    if q.qtype in _SLOT_TYPES and not q.attribution and not q.compare and q.lang == "zh":
+    if q.qtype in SLOT_TYPES and not q.attribution and not q.compare and q.lang == "zh":
         # The best few must hold what is asked (a figure, a date, a name, a place) that the
         # question does not already say; part-of-speech tagging is kept to these few.
         head = [s if answer_slots(q, s.cand.text) else dataclasses.replace(s, score=s.score - SLOT_MISSING_SCORE, support=s.support * SLOT_MISSING_PENALTY) for s in out[:SLOT_CHECKED]]

@@ -117,13 +117,12 @@ def _tokens(text: str) -> list[str]:
 def warm_up() -> None:
     """Load jieba's dictionary, word classes, part-of-speech tagger and the synonym table now
     rather than on the first question."""
-    from rag.answer.slots import tagged
     from rag.answer.synonyms import synonyms
-    from rag.lexical import word_class
+    from rag.lexical import pos_tag, word_class
 
     _tokens("预热")
     word_class("预热")
-    tagged("预热一下")
+    pos_tag("预热一下")
     synonyms("预热")
 
 
@@ -204,16 +203,14 @@ def _focus(tokens: list[str]) -> tuple[str, ...]:
     if de is None:
         return ()
     run: list[str] = []
-    end = de + 1
-    for t in tokens[de + 1 : wh]:
-        noun = len(t) >= 2 and word_class(t) == "noun" and _is_content(t)
-        if noun:
+    end = wh  # where the noun phrase ends
+    for i in range(de + 1, wh):
+        t = tokens[i]
+        if len(t) >= 2 and word_class(t) == "noun" and _is_content(t):
             run.append(t.lower())
-            end += 1
         elif run:
-            break  # the noun phrase ended (液化气价格|从每升…)
-        else:
-            end += 1
+            end = i  # the noun phrase ended (液化气价格|从每升…)
+            break
     if any(t not in _FOCUS_GAP for t in tokens[end:wh]):
         # Y is not what is asked when a verb phrase follows it: in "针对X的局势对公民采取了什么措施"
         # the question is about 措施, not 局势.

@@ -28,16 +28,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
 }
 
-_DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
+DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
 _DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三四五六七八九十]+(天|周|个月|星期)|一段时间|短期|短暂|很长时间|不会超过|直至|直到|持续到|结束|撤离|撤出|为期|停留")
 _WHY_RE = re.compile(r"目的|企图|旨在|因为|由于|原因|导致|引发|引起|导火索|起因|诱因|因此|所以|为了|以便|源于|不满|抗议.*上涨|上涨|迫使|致使|使得|随着")
 _WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|局长|官员|组织|政府|当局|部门|委员会|使馆|通讯社|公司|集团|说|表示|称|宣布")
-_NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
+NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
 _STANCE_RE = re.compile(r"称|说|表示|认为|指出|强调|声称|宣称|定性|形容|指责|谴责|批评|呼吁|警告|否认|承认|所谓|是一场|是一次")
 FRACTION_RE = re.compile(r"[零一二两三四五六七八九十百\d.]+\s*分之\s*[零一二两三四五六七八九十百\d.]+")  # 三分之一, 百分之四十
 # A figure whose unit comes after its noun: 约有160万哈萨克族人.
 BARE_MAGNITUDE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*[万亿](?![\d])")
-_WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
+WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
 
 
 SYNONYM_CREDIT = 0.8  # a Cilin synonym (全球 for 全世界) counts for most, not all, of the word
@@ -125,15 +125,15 @@ def type_match(qtype: QType, folded_text: str) -> float:
             return 1.0
         return 0.3 if re.search(r"\d", folded_text) else 0.0
     if qtype == "date":
-        return 1.0 if _DATE_RE.search(folded_text) else 0.0
+        return 1.0 if DATE_RE.search(folded_text) else 0.0
     if qtype == "duration":
         return 1.0 if _DURATION_RE.search(folded_text) else 0.0
     if qtype == "why":
         return 1.0 if _WHY_RE.search(folded_text) else 0.0
     if qtype == "who":  # a full transliterated name (艾多斯·乌基拜) is the clearest sign
-        return 1.0 if _NAME_RE.search(folded_text) else (0.5 if _WHO_RE.search(folded_text) else 0.0)
+        return 1.0 if NAME_RE.search(folded_text) else (0.5 if _WHO_RE.search(folded_text) else 0.0)
     if qtype == "where":
-        return 0.7 if _WHERE_RE.search(folded_text) else 0.0
+        return 0.7 if WHERE_RE.search(folded_text) else 0.0
     if qtype == "stance":  # what someone said about it; a quoted label (“未遂的政变”) is the clearest sign
         if not _STANCE_RE.search(folded_text):
             return 0.0

@@ -9,20 +9,23 @@ answerer lowers the score and the support of the best few sentences that have no
 
 Names and places come from jieba's part-of-speech tags (nr person, ns place, nt organisation,
 nz other proper noun) over the project's tokenizer, plus transliterated full names
-(艾多斯·乌基拜) and Latin names. Pure; jieba is loaded lazily.
+(艾多斯·乌基拜) and Latin names (rag.lexical.pos_tag). Pure; jieba is loaded lazily.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
 from rag.answer.compare import asked_unit_class, extract_quantities
 from rag.answer.question import QuestionInfo
-from rag.answer.scoring import BARE_MAGNITUDE_RE, FRACTION_RE, _DATE_RE, _NAME_RE, _WHERE_RE
+from rag.answer.scoring import BARE_MAGNITUDE_RE, DATE_RE, FRACTION_RE, NAME_RE, WHERE_RE
+from rag.lexical import pos_tag
 from rag.textnorm import fold
 
+# The question types whose answer is a span of its own kind; reasons and stances are judged by
+# their cue words instead (rag.answer.scoring.type_match).
+SLOT_TYPES = frozenset({"number", "date", "who", "where"})
 _LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)*\b")
 _NAME_TAGS = ("nr", "nt", "nz")
 _PLACE_TAGS = ("ns",)
@@ -41,28 +44,8 @@ class Slot:
     end: int
 
 
-@functools.lru_cache(maxsize=1)
-def _pos_tokenizer():
-    from jieba.posseg import POSTokenizer
-
-    from rag.lexical import _tokenizer
-
-    return POSTokenizer(_tokenizer())
-
-
-@functools.lru_cache(maxsize=4096)
-def tagged(text: str) -> tuple[tuple[str, str, int], ...]:
-    """(word, jieba tag, start) for every token of `text` (folded; same length as the input)."""
-    out, pos = [], 0
-    for pair in _pos_tokenizer().cut(text):
-        out.append((pair.word, pair.flag, pos))
-        pos += len(pair.word)
-    return tuple(out)
-
-
-def _proper_nouns(folded: str, tags: tuple[str, ...]) -> list[Slot]:
-    kind = "place" if tags == _PLACE_TAGS else "name"
-    return [Slot(kind, w, s, s + len(w)) for w, flag, s in tagged(folded) if len(w) >= 2 and flag.startswith(tags)]
+def _proper_nouns(kind: str, tags: tuple[str, ...], folded: str) -> list[Slot]:
+    return [Slot(kind, w, s, s + len(w)) for w, flag, s in pos_tag(folded) if len(w) >= 2 and flag.startswith(tags)]
 
 
 def _regex(kind: str, pattern: re.Pattern[str], folded: str) -> list[Slot]:
@@ -98,12 +81,12 @@ def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
         if unit in (None, "person"):
             found += _regex("number", BARE_MAGNITUDE_RE, folded)
     elif q.qtype == "date":
-        found = _regex("date", _DATE_RE, folded)
+        found = _regex("date", DATE_RE, folded)
     elif q.qtype == "who":
-        found = _proper_nouns(folded, _NAME_TAGS) + _regex("name", _NAME_RE, folded)
+        found = _proper_nouns("name", _NAME_TAGS, folded) + _regex("name", NAME_RE, folded)
         found += [Slot("name", m.group(0), m.start(), m.end()) for m in _LATIN_NAME_RE.finditer(sentence)]
     elif q.qtype == "where":
-        found = _proper_nouns(folded, _PLACE_TAGS) + _regex("place", _WHERE_RE, folded)
+        found = _proper_nouns("place", _PLACE_TAGS, folded) + _regex("place", WHERE_RE, folded)
     else:
         return ()
     fq = fold(q.text)
