@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rag.cli_index import add_filter_args, add_index_arg, filters_from
+from rag.answer.registry import DEFAULT_MODE, modes
 from rag.errors import BadQuestionError, NewsragError
 
 
@@ -18,18 +19,21 @@ def register(sub) -> None:
     add_index_arg(p)
     add_filter_args(p)
     p.add_argument("-k", type=int, default=8, help="passages retrieved per question (default 8)")
-    p.add_argument("--mode", choices=("extractive", "llm"), default="extractive", help="extractive (offline, default) or llm (falls back to extractive)")
+    p.add_argument("--mode", choices=modes(), default=DEFAULT_MODE, help="extractive (offline, learned scorer; default), rules (the older lexical rules) or llm (falls back to extractive)")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.set_defaults(func=run_ask)
 
-    p = sub.add_parser("eval", help="evaluate answering on a dev set (JSONL): recall@5, key facts, citations, refusals, latency")
-    p.add_argument("devset", metavar="FILE")
+    p = sub.add_parser("eval", help="evaluate answering on a dev set (JSONL) or a public QA set (cmrc2018, crud-quest1doc)")
+    p.add_argument("devset", metavar="FILE|SET", help="a dev set JSONL file, or cmrc2018 / crud-quest1doc (from ../shared/data)")
     add_index_arg(p)
     p.add_argument("-k", type=int, default=8)
-    p.add_argument("--mode", choices=("extractive", "llm"), default="extractive")
+    p.add_argument("--mode", choices=modes(), default=DEFAULT_MODE)
     p.add_argument("--calibrate", action="store_true", help="also print the refusal calibration curve (false refusals vs unsupported answers)")
     p.add_argument("--details", action="store_true", help="print each question's outcome")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--modes", nargs="+", choices=modes(), default=None, help="public sets: the answer modes compared in one run (default: extractive rules)")
+    p.add_argument("--limit", type=int, default=0, help="public sets: a seeded sample of this many questions (default: all)")
+    p.add_argument("--dense", action="store_true", help="public sets: hybrid retrieval (embeds the set's corpus once; slow on a CPU) instead of BM25")
     p.set_defaults(func=run_eval)
 
 
@@ -59,7 +63,7 @@ def _print_text(answer) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     if bool(args.question) == bool(args.questions):
-        raise BadQuestionError('give either a question or --questions FILE, e.g. newsrag ask "集安组织派了多少兵？"')
+        raise BadQuestionError('give either a question or --questions FILE, e.g. newsrag ask "香港警方逮捕了多少人？"')
     if args.questions:
         path = Path(args.questions)
         if not path.is_file():
@@ -70,6 +74,9 @@ def run_ask(args: argparse.Namespace) -> int:
             raise NewsragError(f"{path} is not UTF-8; save it as UTF-8 and retry") from None
     else:
         questions = [args.question]
+    from rag.validate import check_question
+
+    questions = [check_question(q) for q in questions]  # before any model or index is loaded
     filters = filters_from(args)
     service = _open(args)
     for q in questions:
@@ -83,13 +90,35 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_public_eval(args: argparse.Namespace) -> int:
+    from rag.evaluate_public import run_public
+
+    def progress(mode: str, done: int, total: int) -> None:
+        if done % 100 == 0 or done == total:
+            print(f"  {mode}: {done}/{total}", file=sys.stderr, flush=True)
+
+    reports = run_public(args.devset, args.modes or ("extractive", "rules"), args.limit, args.dense, on_question=progress)
+    if args.json:
+        print(json.dumps([vars(r) for r in reports], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{args.devset}: {reports[0].questions} questions, retrieval {'hybrid' if args.dense else 'BM25'}")
+    print("mode        gold answer in answer  false refusals  gold doc cited  verbatim  p50 / p95 ms")
+    for r in reports:
+        print(f"{r.mode:<11} {r.answer_in_answer:>21.3f}  {r.false_refusals:>14.3f}  {r.gold_cited:>14.3f}  {r.verbatim:>8.3f}  {r.latency_p50_ms:.0f} / {r.latency_p95_ms:.0f}")
+    return 0
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from rag.evaluate import calibrate, evaluate, load_devset
+    from rag.evaluate_public import PUBLIC_SETS
+
+    if args.devset in PUBLIC_SETS:
+        return run_public_eval(args)
 
     devset = load_devset(args.devset)
     service = _open(args)
     report = evaluate(service, devset, k=args.k, mode=args.mode)
-    curve = calibrate(service, devset, [round(0.30 + 0.05 * i, 2) for i in range(11)], k=args.k) if args.calibrate else []
+    curve = calibrate(service, devset, [round(0.05 * i, 2) for i in range(1, 20)], k=args.k, mode=args.mode) if args.calibrate else []
     if args.json:
         d = report.to_dict(with_results=args.details)
         if curve:

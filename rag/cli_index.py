@@ -21,14 +21,9 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
 
 def filters_from(args):
     from rag.retrieve import Filters
-    from rag.errors import NewsragError
-    import re
+    from rag.validate import check_date
 
-    for name in ("since", "until"):
-        v = getattr(args, name)
-        if v and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-            raise NewsragError(f"--{name} {v!r} is not a date; write it as YYYY-MM-DD, e.g. 2022-01-10")
-    return Filters(tuple(args.outlet), args.since, args.until)
+    return Filters(tuple(args.outlet), check_date(args.since, "--since"), check_date(args.until, "--until"))
 
 
 def register(sub) -> None:

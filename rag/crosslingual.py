@@ -92,8 +92,8 @@ def expand(question: str) -> tuple[tuple[str, ...], ...]:
     """Groups of Chinese alternatives for the English terms of `question` (longest phrases first).
 
     Example:
-        >>> groups = expand("When did Kazakhstan declare a state of emergency?")
-        >>> any("哈萨克斯坦" in g for g in groups) and any("紧急状态" in g for g in groups)
+        >>> groups = expand("When did Ukraine declare a state of emergency?")
+        >>> any("乌克兰" in g for g in groups) and any("紧急状态" in g for g in groups)
         True
     """
     table = _inverted()

@@ -38,7 +38,7 @@ _SMALL_FILE_BYTES = 64 << 20  # files below this are re-hashed on every verifica
 
 # Pairs (query, passage) embedded after conversion; each query must rank its own passage first.
 SELF_TEST_PAIRS: tuple[tuple[str, str], ...] = (
-    ("哈萨克斯坦逮捕了多少人？", "哈萨克斯坦内政部称，骚乱期间全国共逮捕近万人。"),
+    ("香港警方逮捕了多少人？", "香港警方称，示威期间共拘捕近千人。"),
     ("中国男足比赛结果", "国足在世预赛中0比3负于越南队，球迷大失所望。"),
     ("What is the weather forecast for tomorrow?", "天气预报：明天本市多云转晴，最高气温18摄氏度。"),
 )

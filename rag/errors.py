@@ -23,3 +23,7 @@ class BadQuestionError(NewsragError):
 
 class ModelError(NewsragError):
     pass
+
+
+class ConfigError(NewsragError, ValueError):
+    """An environment setting (NEWSRAG_*) has a value newsrag cannot use."""

@@ -42,6 +42,9 @@ class Service(Protocol):  # what rag.service.Newsrag offers
 
     def ask(self, question: str, history: Sequence[str] = (), **kw) -> Answer: ...
     def search(self, query: str, k: int = 10, **kw) -> list[Hit]: ...
+    def plan(self, question: str, history: Sequence[str] = (), **kw) -> Any: ...
+    def retrieve(self, plan: Any, k: int = 8) -> list[Hit]: ...
+    def answerer(self, mode: str = "extractive") -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,12 @@ class QuestionResult:
     supported: int
     latency_ms: float
     answer: str
+    gold_cited: bool = False  # a citation (or a republication of it) is one of the gold articles
+
+    @property
+    def right(self) -> bool:
+        """Answered with every key fact and a gold article among the citations."""
+        return self.answerable and not self.refused and self.facts_found == self.facts_total and self.gold_cited
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class EvalReport:
     supported_share: float
     refusal_accuracy: float
     false_refusal_rate: float
+    right_share: float  # answerable questions answered with every key fact and a gold article cited
     latency_p50_ms: float
     latency_p95_ms: float
     mode: str
@@ -101,6 +111,7 @@ class EvalReport:
                 f"questions           {self.questions} ({self.answerable} answerable, {self.unanswerable} unanswerable; retrieval {self.mode})",
                 f"gold recall@5       {self.recall_at_5:.3f}",
                 f"key-fact accuracy   {self.key_fact_accuracy:.3f}",
+                f"right (facts+gold)  {self.right_share:.3f}",
                 f"citations verbatim  {self.verbatim_share:.3f}",
                 f"statements supported {self.supported_share:.3f}",
                 f"refusal accuracy    {self.refusal_accuracy:.3f}",
@@ -199,9 +210,7 @@ def evaluate_question(service: Service, q: DevQuestion, k: int = 8, mode: str = 
     """Run one dev question: retrieval recall, the answer and its checks."""
     recall = None
     if q.answerable and q.gold_articles:
-        from rag.answer import rewrite_query
-
-        hits = service.search(rewrite_query(q.question, list(q.history)), k=5)
+        hits = service.search(service.plan(q.question, q.history).query, k=5)
         got = _retrieved_paths(hits)
         recall = sum(g in got for g in q.gold_articles) / len(q.gold_articles)
     t0 = time.perf_counter()
@@ -212,11 +221,17 @@ def evaluate_question(service: Service, q: DevQuestion, k: int = 8, mode: str = 
     stmts = [] if answer.refused else statements(answer)
     supported = sum(statement_supported(body, [by_n.get(n, "") for n in ns]) for body, ns in stmts)
     found = 0 if answer.refused else sum(fact_found(f, answer.text) for f in q.key_facts)
+    cited_paths = set()
+    for c in answer.citations:  # a republished copy of a gold article counts, as in recall
+        art = service.index.article(c.article_id)
+        canonical = service.index.article(art.duplicate_of) if art.duplicate_of else art
+        cited_paths |= {canonical.source_path} | {a.source_path for a in service.index.republications(canonical.article_id)}
+    gold_cited = bool(cited_paths & set(q.gold_articles))
     return QuestionResult(
         id=q.id, type=q.type, question=q.question, answerable=q.answerable, refused=answer.refused,
         recall_at_5=recall, facts_found=found, facts_total=len(q.key_facts) if q.answerable else 0,
         citations=len(answer.citations), verbatim=verbatim, statements=len(stmts), supported=supported,
-        latency_ms=latency, answer=answer.text,
+        latency_ms=latency, answer=answer.text, gold_cited=gold_cited,
     )
 
 
@@ -243,6 +258,7 @@ def evaluate(service: Service, devset: Sequence[DevQuestion], k: int = 8, mode: 
         supported_share=sum(r.supported for r in results) / stmts if stmts else 1.0,
         refusal_accuracy=sum(r.refused for r in unanswerable) / len(unanswerable) if unanswerable else 1.0,
         false_refusal_rate=sum(r.refused for r in answerable) / len(answerable) if answerable else 0.0,
+        right_share=sum(r.right for r in answerable) / len(answerable) if answerable else 0.0,
         latency_p50_ms=_percentile(lat, 50),
         latency_p95_ms=_percentile(lat, 95),
         mode=getattr(service, "mode", "?"),
@@ -259,14 +275,15 @@ class CalibrationPoint:
     unanswerable: int
 
 
-def calibrate(service: Service, devset: Sequence[DevQuestion], thresholds: Sequence[float], k: int = 8) -> list[CalibrationPoint]:
-    """Refusal trade-off over thresholds, from each question's best-candidate support."""
-    from rag.answer import best_support
-
+def calibrate(service: Service, devset: Sequence[DevQuestion], thresholds: Sequence[float], k: int = 8, mode: str = "extractive") -> list[CalibrationPoint]:
+    """Refusal trade-off over thresholds, from each question's best-candidate score under `mode`."""
+    answerer = service.answerer(mode)
+    if not hasattr(answerer, "best_score"):
+        raise DevsetError(f"answer mode {mode!r} has no refusal score to calibrate; use extractive or rules")
     supports = []
     for q in devset:
-        hits = service.answer_hits(q.question, list(q.history), k=k)  # the passages `ask` would use
-        supports.append((q.answerable, best_support(q.question, hits, list(q.history))))
+        plan = service.plan(q.question, q.history)
+        supports.append((q.answerable, answerer.best_score(plan, service.retrieve(plan, k))))  # the passages `ask` uses
     n_a = sum(a for a, _ in supports)
     n_u = len(supports) - n_a
     return [

@@ -1,9 +1,9 @@
 """The lexical side: jieba tokens over folded text, scored with BM25 (bm25s).
 
 Both documents and queries are folded first (traditional→simplified, full→half width, lower
-case), so 哈薩克斯坦 in a question meets 哈萨克斯坦 in an article. `jieba.lcut` (not
+case), so 烏克蘭 in a question meets 乌克兰 in an article. `jieba.lcut` (not
 `lcut_for_search`) measured better on CMRC-2018 and CRUD-RAG; a user dictionary keeps outlet,
-person and place names whole (托卡耶夫, 集安组织, 观察者网, ...).
+person and place names whole (普京, 美国之音, 观察者网, ...).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def tokenize(text: str) -> list[str]:
     """Folded jieba tokens of `text`, keeping only tokens with a letter, digit or CJK character.
 
     Example:
-        >>> tokenize("哈薩克斯坦總統托卡耶夫")
-        ['哈萨克斯坦', '总统', '托卡耶夫']
+        >>> tokenize("俄羅斯總統普京")
+        ['俄罗斯', '总统', '普京']
     """
     return [t for t in _tokenizer().lcut(fold(text)) if _WORDLIKE.search(t)]
 

@@ -164,9 +164,8 @@ def lookup(quote: str, index, retriever=None, k: int = 10) -> list[LookupMatch]:
     Raises:
         BadQuestionError: empty, punctuation-only or over-long quote, or k < 1.
 
-    Example:
-        >>> [m.match for m in lookup("這是一場未遂的政變", index)][:1]
-        ['exact']
+    Example (with an index loaded):
+        [m.match for m in lookup("這是一場未遂的政變", index)][:1]   # ['exact']
     """
     qkey = validate_quote(quote)
     if k < 1:

@@ -26,7 +26,7 @@ from rag.types import Hit
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 2000
+from rag.validate import MAX_QUERY_CHARS  # noqa: E402,F401 (re-exported)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,15 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from rag.config import default_index_dir
-from rag.errors import IndexMismatchError
+from rag.errors import BadQuestionError, IndexMismatchError
 from rag.retrieve import Filters, Retriever, diversify
 from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from rag.answer.plan import QueryPlan
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Newsrag:
             self.index, self.retriever = index, retriever
             self._outlets_in_index = frozenset(a.outlet for a in index.articles.values() if a.outlet)
             self._registry = None
+            self._answerers: dict = {}
 
     @property
     def mode(self) -> str:
@@ -73,12 +77,6 @@ class Newsrag:
 
     def search(self, query: str, k: int = 10, filters: Filters = Filters()) -> list[Hit]:
         return self.retriever.search(query, k, filters)
-
-    def retrieval_query(self, question: str, history: Sequence[str] = ()) -> str:
-        """The question with an elliptical follow-up completed from the conversation."""
-        from rag.answer import rewrite_query
-
-        return rewrite_query(question, list(history)) if history else question
 
     def named_outlets(self, question: str) -> tuple[tuple[str, ...], str]:
         """Outlets of this index that the question names, and the question without their names.
@@ -107,44 +105,60 @@ class Newsrag:
         rest = re.sub(r"^[\s，,、和与及跟]+|[\s，,、和与及跟]+(?=[的说报])", "", rest).strip()
         return tuple(o.name for o in named), rest or question
 
+    def plan(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> "QueryPlan":
+        """The request analysed once (follow-up rewrite, named outlets, kind, language)."""
+        from rag.answer.plan import make_plan
+        from rag.validate import check_question
+
+        if filters.outlets and self._outlets_in_index and not set(filters.outlets) <= self._outlets_in_index:
+            unknown = ", ".join(sorted(set(filters.outlets) - self._outlets_in_index))
+            raise BadQuestionError(f"no articles from {unknown} in this index; outlets it knows: {', '.join(sorted(self._outlets_in_index))}")
+        return make_plan(check_question(question), history, filters, self.named_outlets)
+
+    def answerer(self, mode: str = "extractive"):
+        """The answerer registered as `mode` (rag.answer.registry), made once per service."""
+        from rag.answer.registry import make_answerer
+
+        if mode not in self._answerers:
+            self._answerers[mode] = make_answerer(mode, embedder=self.retriever.embedder)
+        return self._answerers[mode]
+
+    def warm_up(self, mode: str = "extractive") -> None:
+        """Load what the `mode` answerer needs (the scorer model) now, not on the first question."""
+        answerer = self.answerer(mode)
+        if hasattr(answerer, "warm_up"):
+            answerer.warm_up()
+
     def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Answer:
         """Answer `question` from the corpus; `history` is the user's earlier questions, oldest first."""
         *_, last = self.ask_stream(question, history, filters, k, mode)
         return last
 
+    def retrieve(self, plan: "QueryPlan", k: int = DEFAULT_K) -> list[Hit]:
+        """The passages an answer to `plan` is drawn from."""
+        hits: list[Hit] = []
+        if plan.outlets:
+            # "观察者网和半岛电视台怎么说": only those outlets, each with its best passage.
+            only = Filters(outlets=plan.outlets, since=plan.filters.since, until=plan.filters.until)
+            hits = diversify(self.search(plan.search, 4 * k, only), k)
+        if not hits and plan.info.compare:
+            # "各媒体…一致吗": search for the subject, and let every outlet that covers it speak.
+            hits = diversify(self.search(plan.search, 4 * k, plan.filters), k)
+        elif not hits:
+            hits = self.search(plan.search, k, plan.filters)
+        return hits
+
     def answer_hits(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K) -> list[Hit]:
         """The passages an answer to `question` is drawn from (what `ask` retrieves)."""
-        from rag.answer.question import analyze_question, retrieval_text
-
-        query = self.retrieval_query(question, history)
-        info = analyze_question(question)
-        named, rest = self.named_outlets(query) if not info.attribution and not filters.outlets else ((), query)
-        hits: list[Hit] = []
-        if named:
-            # "观察者网和半岛电视台怎么说": only those outlets, each with its best passage.
-            only = Filters(outlets=named, since=filters.since, until=filters.until)
-            hits = diversify(self.search(retrieval_text(rest), 4 * k, only), k)
-        if not hits and info.compare:
-            # "各媒体…一致吗": search for the subject, and let every outlet that covers it speak.
-            hits = diversify(self.search(retrieval_text(query), 4 * k, filters), k)
-        elif not hits:
-            hits = self.search(retrieval_text(query), k, filters)
-        return hits
+        return self.retrieve(self.plan(question, history, filters), k)
 
     def ask_stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
         """Yield text deltas (LLM mode) and finally the verified Answer."""
-        from rag.answer import answer_extractive
+        from rag.answer.registry import stream
 
-        hits = self.answer_hits(question, history, filters, k)
-        fallback = lambda: answer_extractive(question, hits, list(history))  # noqa: E731
-        if mode == "llm":
-            from rag.answer.llm import LLMConfig, stream_llm
-
-            config = LLMConfig.from_env()
-            if config is not None:
-                yield from stream_llm(question, hits, list(history), config, fallback, embedder=self.retriever.embedder)
-                return
-        yield fallback()
+        answerer = self.answerer(mode)  # an unknown mode fails before any retrieval
+        plan = self.plan(question, history, filters)
+        yield from stream(answerer, plan, self.retrieve(plan, k))
 
     def lookup(self, quote: str, k: int = 10):
         from rag.lookup import lookup

@@ -2,7 +2,7 @@
 
 `fold` maps traditional to simplified Chinese, full-width ASCII to half-width and upper to
 lower case, **one character for one character**, so an offset into the folded text is an offset
-into the original. That is what lets citation lookup match 哈薩克斯坦 against 哈萨克斯坦 and still
+into the original. That is what lets citation lookup match 烏克蘭 against 乌克兰 and still
 report the exact span of the source.
 """
 
@@ -39,8 +39,8 @@ def fold(text: str) -> str:
     """Length-preserving fold: traditional→simplified, full→half width, ASCII lower case.
 
     Example:
-        >>> fold("哈薩克斯坦ＡＢＣ")
-        '哈萨克斯坦abc'
+        >>> fold("烏克蘭ＡＢＣ")
+        '乌克兰abc'
     """
     if not text:
         return text

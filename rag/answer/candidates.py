@@ -97,7 +97,7 @@ def candidates_from_hits(hits: Sequence[Hit], terms: Sequence[str] = (), max_hit
     A sentence that straddles a chunk boundary is taken whole when it starts inside the chunk.
     With `wants` (a test on folded text, e.g. "states a reason"), a sentence that fails it is also
     offered joined with an adjacent sentence of the same paragraph that passes it: in
-    "主要目的是……夺取政权。这是一场未遂的政变，”托卡耶夫说。" the reason is the sentence before.
+    "主要目的是……夺取政权。这是一场未遂的政变，”李明说。" the reason is the sentence before.
     """
     out: list[Candidate] = []
     seen: set[str] = set()

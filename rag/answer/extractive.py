@@ -3,7 +3,7 @@
 Every statement of the answer is a verbatim (minimally trimmed) source sentence, framed with
 its outlet and date and followed by its citation marker:
 
-    据半岛电视台（2022-01-10）报道，哈萨克斯坦当局周一表示，他们已经逮捕了……近 8000 人……[1]。
+    据美国之音（2019-08-12）报道，香港警方周一表示，他们已经拘捕了……逾 700 人……[1]。
 
 Steps: (1) candidates = sentences of the retrieved chunks; (2) score each by key-term
 coverage (sentence and passage), answer-type cue (a figure for 多少, a date for 何时 ...) and
@@ -85,8 +85,8 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
     # earlier question by a follow-up) can.
     if q.lang == "zh":
         if q.qtype == "stance" and "对" in q.text:
-            # "X对Y的定性/看法": the answer is what X said, which need not repeat Y (托卡耶夫称这是
-            # 一场“未遂的政变”), so sentences are matched on the speaker X.
+            # "X对Y的定性/看法": the answer is what X said, which need not repeat Y (李明称这是
+            # 一场“有组织的暴动”), so sentences are matched on the speaker X.
             speaker = tuple(t for t in key_terms(q.text.split("对", 1)[0]) if t in q.terms)
             return speaker or q.terms
         return q.terms
@@ -157,7 +157,7 @@ def score_candidates(q: QuestionInfo, candidates: Sequence[Candidate], policy: R
 def _followup_coverage(terms: Sequence[str], own: Sequence[str], folded_text: str) -> float:
     """Coverage of all terms, or (better, when it is) the mean of that and the coverage of the
     follow-up's own terms: "他在电话里还提议召开什么会议" is answered by a sentence about the 会议
-    that need not name 托卡耶夫 and 普京 again, but "那天然气呢" still needs the 可采储量 it borrowed."""
+    that need not name 张伟 and 李明 again, but "那天然气呢" still needs the 可采储量 it borrowed."""
     whole = coverage(terms, folded_text)
     if own == terms:
         return whole
@@ -167,7 +167,7 @@ def _followup_coverage(terms: Sequence[str], own: Sequence[str], folded_text: st
 def _mentions_all(terms: Sequence[str], hit: Hit, cand: Candidate) -> bool:
     """Whether the candidate sentence (or its article's title) names every term.
 
-    Neighbouring sentences do not count: in "…改名为诺梭哈。纳扎尔巴耶夫…第一任妻子…" the 妻子
+    Neighbouring sentences do not count: in "…张伟后来改了名。李明…第一任妻子…" the 妻子
     belongs to someone else.
     """
     text = fold(hit.article.title) + "\n" + cand.folded
@@ -178,7 +178,7 @@ def missing_terms(terms: Sequence[str], candidates: Sequence[Candidate]) -> list
     """Multi-character key terms that no retrieved passage (chunk or title) contains.
 
     Such a term names a part of the question the retrieved text does not speak to
-    (托卡耶夫的**妻子** ...), so each one lowers the support.
+    (张伟的**妻子** ...), so each one lowers the support.
     """
     passages = {c.hit.chunk.chunk_id: fold(c.hit.article.outlet + "\n" + c.hit.article.title + "\n" + c.hit.chunk.text) for c in candidates}
     blob = "\n".join(passages.values())
@@ -282,11 +282,11 @@ def _heading(q: QuestionInfo, outlets: list[str], disagreement: bool) -> str:
     return ""
 
 
-def compose(q: QuestionInfo, chosen: Sequence[Scored], disagreement: bool, mode: str = "extractive") -> Answer:
-    """Build the Answer text, citations and outlet groups from the chosen sentences."""
-    citations = [make_citation(i, s.cand.hit.article, s.cand.start, s.cand.end) for i, s in enumerate(chosen, start=1)]
+def compose(q: QuestionInfo, chosen: Sequence[Candidate], disagreement: bool, mode: str = "extractive") -> Answer:
+    """Build the Answer text, citations and outlet groups from the chosen sentences (in answer order)."""
+    citations = [make_citation(i, c.hit.article, c.start, c.end) for i, c in enumerate(chosen, start=1)]
     lines = [_frame(c, q.lang) for c in citations]
-    outlets = [outlet for outlet, _ in group_by_outlet([s.outlet for s in chosen])]
+    outlets = [outlet for outlet, _ in group_by_outlet([c.hit.article.outlet for c in chosen])]
     head = _heading(q, outlets, disagreement)
     sep = "\n"
     text = (head + "\n" if head else "") + sep.join(lines)
@@ -345,7 +345,7 @@ def answer_extractive(
         log.info("refusing %r: best support %.3f < %.3f", question, scored[0].support if scored else 0.0, config.policy.threshold)
         return refusal_answer(question, q.lang)
     chosen, disagreement = _select(q, scored, config)
-    return compose(q, chosen, disagreement)
+    return compose(q, [s.cand for s in chosen], disagreement)
 
 
 def best_support(question: str, hits: Sequence[Hit], history: Sequence[HistoryItem] = (), config: ExtractiveConfig = DEFAULT_CONFIG) -> float:

@@ -1,6 +1,6 @@
 """Complete an elliptical follow-up question from the previous ones, without an LLM.
 
-"他们会待多久？" after "集安组织派了多少兵？" becomes "集安组织会待多久？": a pronoun
+"他们会待多久？" after "救援队派了多少人？" becomes "救援队会待多久？": a pronoun
 (他们, 它, 该国, they, it ...) is replaced by the previous question's main entities, and a
 question that is merely short and has at most one key term gets them prepended. A question
 that stands on its own is returned unchanged.
@@ -55,8 +55,8 @@ def rewrite_query(question: str, history: Sequence[HistoryItem] = ()) -> str:
         The rewritten retrieval query, or `question` unchanged when it stands on its own.
 
     Example:
-        >>> rewrite_query("他们会待多久？", ["集安组织派了多少兵？"])
-        '集安组织会待多久？'
+        >>> rewrite_query("他们会待多久？", ["救援队派了多少人？"])
+        '救援队会待多久？'
     """
     questions = [q for q in (_question_of(h) for h in history) if q and q.strip()]
     if not questions or not is_followup(question):

@@ -27,7 +27,7 @@ SYSTEM_ZH = """你是一个严谨的新闻资料助手，只能依据用户提�
 
 _EN_EXTRA = """
 7. The question is in English: answer in English, but copy the key Chinese words or figures of each
-   passage you rely on in quotation marks, e.g. Tokayev called it "一场未遂的政变" [1]."""
+   passage you rely on in quotation marks, e.g. the minister called it "一场有组织的暴乱" [1]."""
 
 
 def is_english(text: str) -> bool:
@@ -65,7 +65,7 @@ def build_messages(
     """OpenAI chat messages: system rules, the last few turns, then passages + question.
 
     Example:
-        >>> msgs = build_messages("集安组织派了多少兵？", hits)
+        >>> msgs = build_messages("香港警方逮捕了多少人？", [])
         >>> msgs[0]["role"], msgs[-1]["role"]
         ('system', 'user')
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -9,14 +10,10 @@ from rag.answer.compare import QUANTITY_RE, extract_quantities
 from rag.answer.question import QType
 from rag.answer.synonyms import synonyms
 
-# A few standing abbreviations of this domain, so 集安组织 meets 集体安全条约组织. Keys and values
-# are folded; a term matches when it or any of its aliases occurs.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "集安组织": ("集体安全条约组织", "集体安全防务条约组织", "集安"),
-    "集体安全条约组织": ("集安组织",),
-    "哈国": ("哈萨克斯坦", "哈萨克"),
-    "哈萨克斯坦": ("哈萨克", "哈国"),
-    "csto": ("集安组织", "集体安全条约组织"),
+# A few standing synonyms of news reporting, so 逮捕 meets 被捕, plus rag/data/aliases.txt (the
+# abbreviations of an archive's organisations and places: data, not code). Keys and values are
+# folded; a term matches when it or any of its aliases occurs.
+_REPORTING_SYNONYMS: dict[str, tuple[str, ...]] = {
     "逮捕": ("被捕", "拘留", "拘捕"),
     "被捕": ("逮捕", "拘留", "拘捕"),
     "拘留": ("逮捕", "被捕"),
@@ -24,9 +21,24 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "丧生": ("死亡", "遇难", "身亡"),
     "兵": ("士兵", "部队", "军队"),
     "士兵": ("兵", "部队"),
-    "中国": ("中共国",),  # how GNews and its sources write it
     "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
 }
+
+
+@functools.lru_cache(maxsize=1)
+def aliases() -> dict[str, tuple[str, ...]]:
+    """The alias table (read once, on first use)."""
+    from importlib import resources
+
+    from rag.textnorm import fold
+
+    table = dict(_REPORTING_SYNONYMS)
+    for line in resources.files("rag").joinpath("data/aliases.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#") and "\t" in line:
+            term, alts = line.split("\t", 1)
+            table[fold(term.strip())] = tuple(fold(a.strip()) for a in alts.split("|") if a.strip())
+    return table
+
 
 DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
 _DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三四五六七八九十]+(天|周|个月|星期)|一段时间|短期|短暂|很长时间|不会超过|直至|直到|持续到|结束|撤离|撤出|为期|停留")
@@ -35,7 +47,7 @@ _WHO_RE = re.compile(r"总统|总理|部长|主席|发言人|领导人|外长|�
 NAME_RE = re.compile(r"[\u3400-\u9fff]{1,6}[·•\-－][\u3400-\u9fff]{1,8}|[\u3400-\u9fff]{2,8}[(（][a-z]{2,}")
 _STANCE_RE = re.compile(r"称|说|表示|认为|指出|强调|声称|宣称|定性|形容|指责|谴责|批评|呼吁|警告|否认|承认|所谓|是一场|是一次")
 FRACTION_RE = re.compile(r"[零一二两三四五六七八九十百\d.]+\s*分之\s*[零一二两三四五六七八九十百\d.]+")  # 三分之一, 百分之四十
-# A figure whose unit comes after its noun: 约有160万哈萨克族人.
+# A figure whose unit comes after its noun: 约有160万少数民族居民.
 BARE_MAGNITUDE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*[万亿](?![\d])")
 WHERE_RE = re.compile(r"[\u3400-\u9fff]{1,6}(市|州|省|国|城|首都|机场|地区|广场|大楼|油田)|在[\u3400-\u9fff]{2,6}")
 
@@ -70,7 +82,7 @@ def term_present(term: str, folded_text: str, paraphrase: bool = True) -> float:
     partial credit for most of a long term's bigrams."""
     if "|" in term:  # a dictionary translation: its alternatives are already the paraphrases
         return max(term_present(t, folded_text, paraphrase=False) for t in term.split("|"))
-    if term in folded_text or any(a in folded_text for a in ALIASES.get(term, ())):
+    if term in folded_text or any(a in folded_text for a in aliases().get(term, ())):
         return 1.0
     if paraphrase and any(a in folded_text for a in synonyms(term)):
         return SYNONYM_CREDIT
@@ -130,7 +142,7 @@ def type_match(qtype: QType, folded_text: str) -> float:
         return 1.0 if _DURATION_RE.search(folded_text) else 0.0
     if qtype == "why":
         return 1.0 if _WHY_RE.search(folded_text) else 0.0
-    if qtype == "who":  # a full transliterated name (艾多斯·乌基拜) is the clearest sign
+    if qtype == "who":  # a full transliterated name (安娜·彼得罗娃) is the clearest sign
         return 1.0 if NAME_RE.search(folded_text) else (0.5 if _WHO_RE.search(folded_text) else 0.0)
     if qtype == "where":
         return 0.7 if WHERE_RE.search(folded_text) else 0.0

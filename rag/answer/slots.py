@@ -2,17 +2,19 @@
 
 A sentence answers 多少 only if it holds a figure (of the asked unit), 何时 only if it holds a
 date, 谁 only if it names a person or organisation, 哪里 only if it names a place, and in each
-case one the question does not already contain: "纳扎尔巴耶夫最后一次公开露面是在12月底" repeats
+case one the question does not already contain: "张伟最后一次公开露面是在12月底" repeats
 the question but has no city in it, so it does not answer "是在哪座城市". The extractive
 answerer lowers the score and the support of the best few sentences that have no slot
 (rag.answer.extractive.score_candidates).
 
 Names and places come from jieba's part-of-speech tags (nr person, ns place, nt organisation,
 nz other proper noun) over the project's tokenizer, plus transliterated full names
-(艾多斯·乌基拜) and Latin names (rag.lexical.pos_tag). Pure; jieba is loaded lazily.
+(安娜·彼得罗娃) and Latin names (rag.lexical.pos_tag). Pure; jieba is loaded lazily.
 """
 
 from __future__ import annotations
+
+import functools
 
 import re
 from dataclasses import dataclass
@@ -29,9 +31,15 @@ SLOT_TYPES = frozenset({"number", "date", "who", "where"})
 _LATIN_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)*\b")
 _NAME_TAGS = ("nr", "nt", "nz")
 _PLACE_TAGS = ("ns",)
-# Proper nouns that name the story rather than answer about it: tagged as names by jieba, but
-# never what a 谁/哪里 question is after when the question itself is about them.
-_TOO_GENERAL = frozenset({"哈萨克斯坦", "哈萨克", "中国", "中共", "俄罗斯", "美国"})
+
+
+@functools.lru_cache(maxsize=1)
+def too_general() -> frozenset[str]:
+    """Proper nouns too general to be an answer (rag/data/general_names.txt: country names)."""
+    from importlib import resources
+
+    text = resources.files("rag").joinpath("data/general_names.txt").read_text(encoding="utf-8")
+    return frozenset(fold(w) for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,9 @@ def _regex(kind: str, pattern: re.Pattern[str], folded: str) -> list[Slot]:
 
 
 def _is_new(slot: Slot, folded_question: str) -> bool:
-    # Already said by the question (the 5000 of "被捕人数超过5000人时"), or the story's own subject.
+    # Already said by the question (the 5000 of "被捕人数超过5000人时"), or too general a name (too_general()).
     text = fold(slot.text)
-    return text not in folded_question and text not in _TOO_GENERAL
+    return text not in folded_question and text not in too_general()
 
 
 def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
@@ -66,10 +74,10 @@ def answer_slots(q: QuestionInfo, sentence: str) -> tuple[Slot, ...]:
 
     Example:
         >>> from rag.answer.question import analyze_question
-        >>> q = analyze_question("纳扎尔巴耶夫最后一次公开露面是在哪座城市？")
+        >>> q = analyze_question("张伟最后一次公开露面是在哪座城市？")
         >>> "圣彼得堡" in [s.text for s in answer_slots(q, "在那次圣彼得堡之行中，他会见了普京。")]
         True
-        >>> answer_slots(q, "纳扎尔巴耶夫最后一次公开露面是在12月底。")
+        >>> answer_slots(q, "张伟最后一次公开露面是在12月底。")
         ()
     """
     folded = fold(sentence)

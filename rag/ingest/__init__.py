@@ -1,7 +1,7 @@
 """Ingest: turn a directory of real-world news files into clean, attributed `Article` records.
 
 Example:
-    >>> report = read_corpus(Path("corpus/kazakhstan-2022"))
+    >>> report = read_corpus(Path("corpus"))
     >>> summary = summarize(report)
 """
 
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a "news article" bigger than this is a misplaced dump
 _IGNORED_ANYWHERE = frozenset({"MANIFEST.tsv"})
-_IGNORED_AT_ROOT = frozenset({"README.md", "outlets.yaml"})
+_IGNORED_AT_ROOT = frozenset({"README.md", "outlets.yaml", "examples.txt"})
 
 
 class CorpusError(NewsragError):
@@ -74,7 +74,7 @@ def article_id_for(source_path: str) -> str:
 def list_corpus_files(root: Path) -> list[str]:
     """Every article candidate under `root` as sorted posix paths relative to it.
 
-    Skips dotfiles and dot-directories, MANIFEST.tsv, and README.md / outlets.yaml directly in
+    Skips dotfiles and dot-directories, MANIFEST.tsv, and README.md / outlets.yaml / examples.txt directly in
     the root (deeper README.md files, such as GNews slot files, are articles).
     """
     root = Path(root)

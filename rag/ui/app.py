@@ -1,9 +1,9 @@
 """The Gradio app: Chat, Citation lookup, Corpus and Index tabs, plus the `ask`/`lookup`/`status` API.
 
 Example:
-    >>> manager = IndexManager("corpus", "index"); manager.start()
-    >>> demo = build_app(manager)
-    >>> launch_app(demo, host="127.0.0.1", port=7860)
+    manager = IndexManager("corpus", "index"); manager.start()
+    demo = build_app(manager)
+    launch_app(demo, host="127.0.0.1", port=7860)
 """
 
 from __future__ import annotations
@@ -13,17 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from rag.ui import render
-from rag.ui.handlers import Handlers, UserError, llm_available
+from rag.ui.handlers import Handlers, UserError, answer_modes, llm_available
 from rag.ui.theme import CITE_CLICK_JS, CSS
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = (
-    "哈萨克斯坦抗议中有多少人被捕？",
-    "集安组织派了多少兵？",
-    "托卡耶夫说了什么？",
-    "Why did the protests in Kazakhstan start?",
-)
+EXAMPLES_FILE = "examples.txt"  # in the corpus root: example questions shown under the chat box, one per line
+MAX_EXAMPLES = 6
+
+
+def example_questions(corpus_dir: Path) -> tuple[str, ...]:
+    """The corpus's own example questions (corpus/examples.txt), or none."""
+    try:
+        lines = (Path(corpus_dir) / EXAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ()
+    return tuple(q.strip() for q in lines if q.strip() and not q.startswith("#"))[:MAX_EXAMPLES]
+
+
 ARTICLE_HEADERS = ["date", "outlet", "title", "note", "article_id"]
 
 
@@ -33,6 +40,8 @@ def build_app(manager, title: str = "newsrag") -> Any:
 
     h = Handlers(manager)
     llm_ok, llm_label = llm_available()
+    corpus_dir = getattr(manager, "corpus_dir", None)
+    examples = example_questions(corpus_dir) if corpus_dir else ()
 
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown("## newsrag · 新闻问答 — answers quoted from the archive, with the outlet, article and passage")
@@ -44,17 +53,17 @@ def build_app(manager, title: str = "newsrag") -> Any:
                     with gr.Column(scale=3):
                         chat = gr.HTML(render.render_chat([]), elem_id="chat", js_on_load=CITE_CLICK_JS, min_height=320)
                         with gr.Row():
-                            question = gr.Textbox(placeholder="Ask a question… 例如：哈萨克斯坦抗议中有多少人被捕？", show_label=False, scale=6, elem_id="question", max_lines=6)
+                            question = gr.Textbox(placeholder="Ask a question… 例如：" + examples[0] if examples else "Ask a question… 问一个关于这些报道的问题", show_label=False, scale=6, elem_id="question", max_lines=6)
                             send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-btn")
-                        with gr.Row(elem_id="examples"):
+                        with gr.Row(elem_id="examples", visible=bool(examples)):
                             gr.Markdown("Try:")
-                            example_btns = [gr.Button(q, size="sm", elem_classes=["example-q"]) for q in EXAMPLES]
+                            example_btns = [gr.Button(q, size="sm", elem_classes=["example-q"]) for q in examples]
                         clear = gr.Button("New conversation", size="sm", variant="secondary", elem_id="clear-btn")
                     with gr.Column(scale=1, min_width=240):
                         outlets = gr.Dropdown(choices=h.outlets(), multiselect=True, label="Outlets (empty = all)", elem_id="outlets")
                         since = gr.Textbox(label="Since (YYYY-MM-DD)", placeholder="2022-01-01", elem_id="since")
                         until = gr.Textbox(label="Until (YYYY-MM-DD)", placeholder="2022-01-31", elem_id="until")
-                        mode_choices = [("Extractive (quotes only)", "extractive"), (llm_label, "llm")] if llm_ok else [("Extractive (quotes only)", "extractive")]
+                        mode_choices = answer_modes(llm_ok, llm_label)
                         mode = gr.Radio(mode_choices, value="extractive", label="Answer mode", info=None if llm_ok else llm_label, elem_id="mode")
                         k = gr.Slider(1, 20, value=8, step=1, label="Number of sources", elem_id="k")
             with gr.Tab("Citation lookup", id="lookup"):
@@ -87,7 +96,7 @@ def build_app(manager, title: str = "newsrag") -> Any:
         common = dict(api_visibility="private", show_progress="hidden")
         question.submit(h.chat, chat_inputs, chat_outputs, **common)
         send.click(h.chat, chat_inputs, chat_outputs, **common)
-        for btn, q in zip(example_btns, EXAMPLES):
+        for btn, q in zip(example_btns, examples):
             btn.click(_example_handler(h, q), chat_inputs[1:], chat_outputs, **common)
         clear.click(lambda: (render.render_chat([]), [], [], ""), None, chat_outputs, api_visibility="private", queue=False)
 

@@ -113,6 +113,10 @@ class IndexManager:
             self.service = Newsrag.open(self.index_dir)
             built_now = True
             self._set(state="serving", message=f"serving lexical retrieval; {self._count_text()}")
+        try:
+            self.service.warm_up()  # the answer scorer, before the first question rather than during it
+        except NewsragError as exc:
+            log.error("the answer scorer could not be loaded: %s", exc)
         self.first_usable_seconds = time.time() - t0
         if self.service.mode == "hybrid":
             self.hybrid_ready_seconds = self.first_usable_seconds

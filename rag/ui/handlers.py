@@ -12,7 +12,9 @@ from collections import Counter
 from typing import Any, Iterator
 
 from rag.errors import NewsragError
-from rag.retrieve import MAX_QUERY_CHARS, Filters
+from rag import validate
+from rag.retrieve import Filters
+from rag.validate import MAX_QUERY_CHARS
 from rag.types import Answer
 from rag.ui import render
 
@@ -29,21 +31,17 @@ class UserError(NewsragError):
 
 
 def check_question(question: str | None) -> str:
-    q = (question or "").strip()
-    if not q:
-        raise UserError("Please type a question first. · 请输入问题。")
-    if len(q) > MAX_QUERY_CHARS:
-        raise UserError(f"The question is {len(q)} characters long; keep it under {MAX_QUERY_CHARS} (ask about one thing at a time). · 问题过长。")
-    return q
+    try:
+        return validate.check_question(question)
+    except NewsragError as exc:
+        raise UserError(str(exc)) from None
 
 
 def make_filters(outlets: Any, since: str | None, until: str | None) -> Filters:
-    dates = []
-    for name, v in (("since", since), ("until", until)):
-        v = (v or "").strip()
-        if v and not _DATE_RE.fullmatch(v):
-            raise UserError(f"“{v}” is not a date for “{name}”; write it as YYYY-MM-DD, e.g. 2022-01-10")
-        dates.append(v or None)
+    try:
+        dates = [validate.check_date(since, "since"), validate.check_date(until, "until")]
+    except NewsragError as exc:
+        raise UserError(str(exc)) from None
     if isinstance(outlets, str):
         outlets = [outlets] if outlets else []
     return Filters(tuple(o for o in (outlets or []) if o), dates[0], dates[1])
@@ -55,6 +53,27 @@ def make_k(k: Any) -> int:
     except (TypeError, ValueError):
         raise UserError(f"the number of sources must be a whole number, got {k!r}") from None
     return max(1, min(MAX_K, k))
+
+
+def answer_modes(llm_ok: bool, llm_label: str) -> list[tuple[str, str]]:
+    """(label, mode) choices for the answer-mode control, from the answerer registry; the LLM
+    mode only when an endpoint is configured."""
+    from rag.answer.registry import ANSWERERS, make_answerer
+
+    out = []
+    for mode in ANSWERERS:
+        if mode == "llm":
+            if llm_ok:
+                out.append((llm_label, mode))
+        else:
+            out.append((make_answerer(mode).label, mode))
+    return out
+
+
+def _mode(mode: str | None) -> str:
+    from rag.answer.registry import ANSWERERS, DEFAULT_MODE
+
+    return mode if mode in ANSWERERS else DEFAULT_MODE
 
 
 def llm_available() -> tuple[bool, str]:
@@ -95,7 +114,7 @@ class Handlers:
         yield pending("", f"Searching the archive ({self.service.mode} retrieval)…"), turns, history, ""
         text, answer, last = "", None, 0.0
         try:
-            for part in self.service.ask_stream(q, history, filters, k, "llm" if mode == "llm" else "extractive"):
+            for part in self.service.ask_stream(q, history, filters, k, _mode(mode)):
                 if isinstance(part, Answer):
                     answer = part
                     break
@@ -125,7 +144,7 @@ class Handlers:
         q = check_question(question)
         from rag.cli_answer import answer_json  # the one definition of the `ask --json` shape
 
-        answer = self.service.ask(q, (), make_filters(outlets, since, until), make_k(k), "llm" if mode == "llm" else "extractive")
+        answer = self.service.ask(q, (), make_filters(outlets, since, until), make_k(k), _mode(mode))
         return answer_json(answer)
 
     def lookup_json(self, quote: str, k: int = 10) -> dict:

@@ -4,7 +4,7 @@ Every piece of corpus text (titles, outlets, quotes, article bodies, URLs) goes 
 `html.escape` here and nowhere else; article HTML is never passed through. The only markup in
 the output is the markup written in this module. Example:
 
-    >>> html_text = render_answer(answer, turn="t0", articles=index.articles)
+    html_text = render_answer(answer, turn="t0", articles=index.articles)
 """
 
 from __future__ import annotations

