@@ -98,3 +98,18 @@ def test_question_naming_outlets_compares_just_those(lexical_service):
     assert "5135" in answer.text and "8000" in answer.text and answer.disagreement
     # Attribution questions name no outlet to restrict to; an explicit --outlet filter wins.
     assert lexical_service.named_outlets("集安组织派了多少兵？") == ((), "集安组织派了多少兵？")
+
+
+def test_unknown_outlet_filter_names_the_known_ones(lexical_service):
+    from rag.errors import BadQuestionError
+    from rag.retrieve import Filters
+
+    with pytest.raises(BadQuestionError, match="no articles from BBC.*outlets it knows: .*半岛电视台"):
+        lexical_service.ask("逮捕了多少人？", filters=Filters(outlets=("BBC",)))
+
+
+@pytest.mark.parametrize("mode", ["extractive", "rules"])
+def test_every_answer_mode_cites_verbatim(lexical_service, mode):
+    answer = lexical_service.ask("哪家媒体报道了近8000人被捕？", mode=mode)
+    _check(answer, lexical_service.index)
+    assert answer.mode == "extractive" and not answer.refused

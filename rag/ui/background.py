@@ -96,6 +96,14 @@ class IndexManager:
         return out
 
     # -- startup ----------------------------------------------------------------------------
+    def _warm_up(self) -> None:
+        from rag.errors import NewsragError
+
+        try:
+            self.service.warm_up()
+        except NewsragError as exc:
+            log.error("the answer scorer could not be loaded: %s", exc)
+
     def start(self, wait: bool = False) -> None:
         """Open (building lexically if needed) and serve; start the dense build in the background."""
         from rag.errors import NewsragError
@@ -113,10 +121,9 @@ class IndexManager:
             self.service = Newsrag.open(self.index_dir)
             built_now = True
             self._set(state="serving", message=f"serving lexical retrieval; {self._count_text()}")
-        try:
-            self.service.warm_up()  # the answer scorer, before the first question rather than during it
-        except NewsragError as exc:
-            log.error("the answer scorer could not be loaded: %s", exc)
+        # The answer scorer loads beside serving (seconds; on a fresh machine the e5 conversion too),
+        # so the first question waits for it only if asked in those seconds.
+        threading.Thread(target=self._warm_up, name="newsrag-warm-up", daemon=True).start()
         self.first_usable_seconds = time.time() - t0
         if self.service.mode == "hybrid":
             self.hybrid_ready_seconds = self.first_usable_seconds
