@@ -46,10 +46,8 @@ def fit_logistic(rows: list[tuple[float, ...]], labels: list[int], l2: float = 1
 
 
 def main() -> int:
-    from rag.answer.learned import FEATURES, features, shortlist, _neighbours
-    from rag.answer.candidates import candidates_from_hits
-    from rag.answer.scorer import CARD_FILE, SCORER_DIR, Combiner, pair_text
-    from rag.answer.scoring import type_match
+    from rag.answer.learned import FEATURES, candidate_features, type_factor
+    from rag.answer.scorer import CARD_FILE, SCORER_DIR, Combiner
     from rag.evaluate import fact_found, load_devset
     from rag.service import Newsrag
 
@@ -61,14 +59,13 @@ def main() -> int:
         for q in load_devset(ROOT / "tests" / "data" / f"{name}.jsonl"):
             plan = service.plan(q.question, q.history)
             hits = service.retrieve(plan)
-            cands = shortlist(plan, candidates_from_hits(hits, plan.info.terms, config.max_hits), config)
+            cands = answerer.shortlisted(plan, hits)
             if not cands:
                 per_question.append((q.answerable, []))
                 continue
-            logits = scorer.logits([pair_text(plan.query, c.text, c.hit.article.title, *_neighbours(c)) for c in cands])
-            feats = features(plan, cands, logits)
+            feats = candidate_features(plan, cands, scorer)
             ys = [int(q.answerable and any(fact_found(f, c.text) for f in q.key_facts)) for c in cands]
-            factor = [config.type_miss if plan.kind in ("number", "date") and not plan.info.attribution and type_match(plan.kind, c.folded) == 0 else 1.0 for c in cands]
+            factor = [type_factor(plan, c, config) for c in cands]
             rows += feats
             labels += ys
             per_question.append((q.answerable, list(zip(feats, factor))))

@@ -84,7 +84,8 @@ def shortlist(plan: QueryPlan, cands: Sequence[Candidate], config: LearnedConfig
     return keep
 
 
-def _neighbours(c: Candidate) -> tuple[str, str]:
+def neighbours(c: Candidate) -> tuple[str, str]:
+    """The sentences before and after a candidate (80 characters at most each), for the scorer's context."""
     text = c.hit.article.text
     spans = sentence_spans(text)
     before = after = ""
@@ -114,22 +115,27 @@ def features(plan: QueryPlan, cands: Sequence[Candidate], logits: Sequence[float
     return out
 
 
+def type_factor(plan: QueryPlan, c: Candidate, config: LearnedConfig) -> float:
+    """`type_miss` for a number/date question's candidate that holds no figure/date, else 1."""
+    if plan.kind in ("number", "date") and not plan.info.attribution and type_match(plan.kind, c.folded) == 0:
+        return config.type_miss
+    return 1.0
+
+
+def candidate_features(plan: QueryPlan, cands: Sequence[Candidate], scorer: AnswerScorer) -> list[tuple[float, ...]]:
+    """FEATURES of each candidate: the cross-encoder reads them all in one batch."""
+    logits = scorer.logits([pair_text(plan.query, c.text, c.hit.article.title, *neighbours(c)) for c in cands])
+    return features(plan, cands, logits)
+
+
 def score(plan: QueryPlan, cands: Sequence[Candidate], scorer: AnswerScorer, config: LearnedConfig) -> list[Scored]:
     """Answer probabilities of `cands` (the combiner's, or the Platt-scaled logit without one), best first."""
     if not cands:
         return []
-    pairs = [pair_text(plan.query, c.text, c.hit.article.title, *_neighbours(c)) for c in cands]
-    logits = scorer.logits(pairs)
+    feats = candidate_features(plan, cands, scorer)
     combine = scorer.card.combiner
-    if combine:
-        probs = [combine.probability(f) for f in features(plan, cands, logits)]
-    else:
-        probs = [scorer.card.probability(x) for x in logits]
-    out = []
-    for c, p in zip(cands, probs):
-        if plan.kind in ("number", "date") and not plan.info.attribution and type_match(plan.kind, c.folded) == 0:
-            p *= config.type_miss
-        out.append(Scored(c, p))
+    probs = [combine.probability(f) if combine else scorer.card.probability(f[0]) for f in feats]
+    out = [Scored(c, p * type_factor(plan, c, config)) for c, p in zip(cands, probs)]
     out.sort(key=lambda s: (-s.p, s.cand.hit.rank, s.cand.start))
     return out
 
@@ -194,10 +200,13 @@ class LearnedAnswerer:
     def warm_up(self) -> None:
         self.scorer.score([pair_text("预热", "预热。")])
 
+    def shortlisted(self, plan: QueryPlan, hits: Sequence[Hit]) -> list[Candidate]:
+        """The candidate sentences of `hits` that the scorer will read."""
+        return shortlist(plan, candidates_from_hits(hits, plan.info.terms, self.config.max_hits), self.config)
+
     def scored(self, plan: QueryPlan, hits: Sequence[Hit]) -> list[Scored]:
         """Every shortlisted candidate with its probability, best first (for answers and calibration)."""
-        cands = candidates_from_hits(hits, plan.info.terms, self.config.max_hits)
-        return score(plan, shortlist(plan, cands, self.config), self.scorer, self.config)
+        return score(plan, self.shortlisted(plan, hits), self.scorer, self.config)
 
     def best_score(self, plan: QueryPlan, hits: Sequence[Hit]) -> float:
         s = self.scored(plan, hits)
