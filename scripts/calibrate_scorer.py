@@ -46,6 +46,11 @@ def fit_logistic(rows: list[tuple[float, ...]], labels: list[int], l2: float = 1
 
 
 def main() -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-write", action="store_true", help="print the fit and the curve, leave scorer.json alone")
+    args = ap.parse_args()
     from rag.answer.learned import FEATURES, candidate_features, type_factor
     from rag.answer.scorer import CARD_FILE, SCORER_DIR, Combiner
     from rag.evaluate import fact_found, load_devset
@@ -86,6 +91,8 @@ def main() -> int:
         print(f"  {t:.2f}       {fr:>3}/{n_a}          {ua:>3}/{n_u}")
     _, _, threshold, fr, ua = min(curve)
     print(f"chosen threshold (fewest wrong refusal decisions): {threshold:.2f} ({fr}/{n_a} false refusals, {ua}/{n_u} unanswerables answered)")
+    if args.no_write:
+        return 0
     card_path = SCORER_DIR / CARD_FILE
     card = json.loads(card_path.read_text(encoding="utf-8"))
     card["combiner"] = {"features": list(FEATURES), "weights": [round(w, 6) for w in weights], "bias": round(bias, 6),

@@ -295,14 +295,15 @@ def compose(q: QuestionInfo, chosen: Sequence[Candidate], disagreement: bool, mo
     return Answer(question=q.text, text=text, refused=False, mode=mode, citations=cites, groups=groups, disagreement=disagreement)
 
 
-def analyze(question: str, history: Sequence[HistoryItem] = ()) -> QuestionInfo:
+def analyze(question: str, history: Sequence[HistoryItem] = (), rewritten: str | None = None) -> QuestionInfo:
     """The question's analysis, with key terms taken from its follow-up rewrite.
 
     Language, answer type and comparison flags come from the question as asked; the terms
     also include the entities a follow-up borrows from earlier questions.
     """
     q = analyze_question(question)
-    rewritten = rewrite_query(question, history) if history else question
+    if rewritten is None:  # a QueryPlan passes its own (rag.answer.plan), so the rewrite runs once
+        rewritten = rewrite_query(question, history) if history else question
     if rewritten == question:
         return q
     extra = tuple(t for t in analyze_question(rewritten).terms if t not in q.terms)

@@ -106,7 +106,7 @@ def features(plan: QueryPlan, cands: Sequence[Candidate], logits: Sequence[float
     (key-term coverage, answer-type cue), which see exact names and figures the encoder may miss."""
     from rag.answer.extractive import analyze, score_candidates
 
-    q = analyze(plan.question, plan.history)
+    q = analyze(plan.question, plan.history, rewritten=plan.query)
     lexical = {(s.cand.hit.article.article_id, s.cand.start): s for s in score_candidates(q, cands)}
     out = []
     for c, x in zip(cands, logits):
