@@ -9,8 +9,9 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rag.textnorm import fold
 
@@ -241,6 +242,30 @@ def _disagree(xs: Sequence[Quantity], ys: Sequence[Quantity], focus: frozenset[s
             continue
         return sorted(a.concepts)[0], a.surface, same[0].surface
     return None
+
+
+def quote_disagreement(chosen: list, pool: Sequence, question: str, best_text: str,
+                       text_of: Callable[[Any], str], outlet_of: Callable[[Any], str]) -> bool:
+    """Add to `chosen` (in place) two sentences of `pool` from different outlets that give different
+    figures for the asked quantity; True when there were such.
+
+    The asked quantity is what the question names (被捕 -> arrest), else what the best sentence's
+    figures measure. Any sentence of `pool` with such a figure takes part, even one that repeats
+    few question words ("约5800人被捕"): the figure is the evidence. Sentences already chosen come
+    first, so they are the ones compared.
+    """
+    focus = concepts_of(question) or frozenset().union(*(x.concepts for x in extract_quantities(best_text)))
+    if not focus:
+        return False
+    wide = [s for s in pool if any(x.concepts & focus for x in extract_quantities(text_of(s)))]
+    ordered = [s for s in chosen if s in wide] + [s for s in wide if s not in chosen]
+    found = find_disagreements([text_of(s) for s in ordered], [outlet_of(s) for s in ordered], focus)
+    if not found:
+        return False
+    for s in (ordered[found[0].first], ordered[found[0].second]):
+        if s not in chosen:
+            chosen.append(s)
+    return True
 
 
 def concepts_of(text: str) -> frozenset[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from rag.crosslingual import expand
 from rag.answer.candidates import Candidate, candidates_from_hits
 from rag.answer.citations import make_citation, renumber
-from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities, find_disagreements, group_by_outlet
+from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities, group_by_outlet, quote_disagreement
 from rag.answer.followup import HistoryItem, rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
@@ -221,24 +221,8 @@ def _select(q: QuestionInfo, scored: list[Scored], config: ExtractiveConfig) -> 
 
     disagreement = False
     if q.qtype == "number" or q.compare:
-        focus = concepts_of(q.text)
-        if not focus:
-            focus = frozenset().union(*(x.concepts for x in extract_quantities(best.cand.text))) if extract_quantities(best.cand.text) else frozenset()
-        # Any well-ranked sentence with a figure of the asked quantity takes part, even if it
-        # repeats few question words ("约5800人被捕"): the figure itself is the evidence.
-        wide = [
-            s for s in scored
-            if s.score >= config.compare_ratio * best.score and any(x.concepts & focus for x in extract_quantities(s.cand.text))
-        ]
-        # Sentences already chosen come first so they are the ones compared.
-        ordered = [s for s in chosen if s in wide] + [s for s in wide if s not in chosen]
-        found = find_disagreements([s.cand.text for s in ordered], [s.outlet for s in ordered], focus)
-        if found:
-            d = found[0]
-            for s in (ordered[d.first], ordered[d.second]):
-                if s not in chosen:
-                    chosen.append(s)
-            disagreement = True
+        pool = [s for s in scored if s.score >= config.compare_ratio * best.score]
+        disagreement = quote_disagreement(chosen, pool, q.text, best.cand.text, lambda s: s.cand.text, lambda s: s.outlet)
     # A sentence inside a chosen joined span (why-questions) would only repeat it.
     chosen = [s for s in chosen if not any(o is not s and _inside(s.cand, o.cand) for o in chosen)]
     # Group by outlet, outlets in order of their best sentence.

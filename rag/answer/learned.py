@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.candidates import Candidate, candidates_from_hits, sentence_spans
-from rag.answer.compare import concepts_of, extract_quantities, find_disagreements, group_by_outlet
+from rag.answer.compare import group_by_outlet, quote_disagreement
 from rag.answer.extractive import compose
 from rag.answer.plan import QueryPlan
 from rag.answer.refusal import refusal_answer
@@ -167,15 +167,8 @@ def select(plan: QueryPlan, scored: Sequence[Scored], threshold: float, config: 
 
     disagreement = False
     if plan.kind == "number" or plan.compare:
-        focus = concepts_of(plan.query) or frozenset().union(*(x.concepts for x in extract_quantities(best.cand.text)))
-        wide = [s for s in scored if s.p >= config.compare_floor * threshold and any(x.concepts & focus for x in extract_quantities(s.cand.text))]
-        ordered = [s for s in chosen if s in wide] + [s for s in wide if s not in chosen]
-        found = find_disagreements([s.cand.text for s in ordered], [s.outlet for s in ordered], focus) if focus else []
-        if found:
-            for s in (ordered[found[0].first], ordered[found[0].second]):
-                if s not in chosen:
-                    chosen.append(s)
-            disagreement = True
+        pool = [s for s in scored if s.p >= config.compare_floor * threshold]
+        disagreement = quote_disagreement(chosen, pool, plan.query, best.cand.text, lambda s: s.cand.text, lambda s: s.outlet)
     order = {outlet: i for i, (outlet, _) in enumerate(group_by_outlet([s.outlet for s in chosen]))}
     chosen.sort(key=lambda s: order[s.outlet])
     return chosen, disagreement
