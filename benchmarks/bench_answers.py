@@ -25,7 +25,7 @@ DATA = ROOT / "tests" / "data"
 
 
 def _index(lexical: bool) -> Path:
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     out = ROOT / "index"
     build_index(ROOT / "corpus", out, "none" if lexical else None)

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import embed  # noqa: E402
-from rag.embcache import EmbeddingCache, embed_passages_cached  # noqa: E402
+from rag.embed.cache import EmbeddingCache, embed_passages_cached  # noqa: E402
 
 QUERIES = ["哈萨克斯坦警方逮捕了多少人？", "集体安全条约组织为什么出兵", "托卡耶夫总统讲话内容",
            "How many people were arrested in Kazakhstan?", "哈萨克斯坦对中国有多重要", "油价上涨引发抗议"]

@@ -84,7 +84,7 @@ def quick_corpus(dest: Path, n_articles: int = 40) -> Path:
 
 # Step 1 runs in its own process: a cold start, as `newsrag index` has.
 def index_worker(corpus: str, index: str) -> dict:
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     events: list[tuple[str, float]] = []
 
@@ -101,7 +101,7 @@ def index_worker(corpus: str, index: str) -> dict:
     t0 = time.perf_counter()
     rep = build_index(corpus, index, None, rebuild=True, on_progress=on_progress)
     total = time.perf_counter() - t0
-    chunks = rep.manifest["counts"]["chunks"]
+    chunks = rep.manifest.counts.chunks
     # A stage runs from the last report of the stage before it to its own last report.
     stages: dict[str, float] = {}
     prev_t = t0
@@ -113,7 +113,7 @@ def index_worker(corpus: str, index: str) -> dict:
     embed_s = stages.get("embedding")
     return {
         "chunks": chunks,
-        "articles": rep.manifest["counts"]["articles"],
+        "articles": rep.manifest.counts.articles,
         "embedded": rep.embedded,
         "total_s": round(total, 2),
         "model_load_s": round(model_load_s, 2),
@@ -177,7 +177,7 @@ def run(quick: bool = False, keep_vectors: bool = True, quick_articles: int = 40
         if keep_vectors:
             # The same model, prompt and normalisation as encode_passages: later runs (bench_scale,
             # a real `newsrag index corpus`) then find these chunks in the real embedding cache.
-            from rag.embcache import EmbeddingCache, passage_key
+            from rag.embed.cache import EmbeddingCache, passage_key
 
             EmbeddingCache.for_embedder(embedder).put_many(
                 [passage_key(t, embedder.passage_prompt) for t in texts[0::2] + texts[1::2]], np.concatenate([raw_a, raw_b]))

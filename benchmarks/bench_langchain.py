@@ -5,7 +5,7 @@ and `BM25Retriever.from_texts` (rank_bm25's BM25Okapi) fused by `EnsembleRetriev
 default weights [0.5, 0.5] (weighted reciprocal rank fusion, c=60), each side returning k=10.
 For a fair comparison on Chinese, both sides share newsrag's parts that are not the subject:
 - the same chunks (newsrag's sentence chunker, via benchmarks/bench_retrieval.build's inputs);
-- the same tokens: BM25Retriever's preprocess_func is `rag.lexical.tokenize` (jieba.lcut + folding);
+- the same tokens: BM25Retriever's preprocess_func is `rag.text.tokens.tokenize` (jieba.lcut + folding);
 - the same model and vectors: `NewsragEmbeddings` wraps newsrag's embedder as LangChain
   `Embeddings` (embed_documents -> encode_passages through the embedding cache, embed_query ->
   encode_queries), so nothing is re-encoded and the comparison is the fusion and the pipeline.
@@ -54,7 +54,7 @@ def make_embeddings(embedder, cache=None):
     """
     from langchain_core.embeddings import Embeddings  # lazy: only this benchmark needs LangChain
 
-    from rag.embcache import EmbeddingCache, embed_passages_cached
+    from rag.embed.cache import EmbeddingCache, embed_passages_cached
 
     cache = cache or EmbeddingCache.for_embedder(embedder)
 
@@ -122,7 +122,7 @@ def latency(fn, qs: list[str], warm: int = 5) -> dict:
 
 
 def cache_coverage(embedder, chunks) -> float:
-    from rag.embcache import EmbeddingCache, passage_key
+    from rag.embed.cache import EmbeddingCache, passage_key
 
     keys = list({passage_key(c.text, embedder.passage_prompt) for c in chunks})  # repeated texts count once
     return len(EmbeddingCache.for_embedder(embedder).get_many(keys)) / max(len(keys), 1)
@@ -153,7 +153,7 @@ def build_langchain(chunks, embedder) -> tuple:
     except ImportError:  # LangChain 0.x
         from langchain.retrievers import EnsembleRetriever
 
-    from rag.lexical import tokenize
+    from rag.text.tokens import tokenize
 
     texts = [c.text for c in chunks]
     metas = [{"doc_id": c.article_id, "chunk_id": c.chunk_id} for c in chunks]
@@ -176,7 +176,7 @@ def _setup(set_name: str, allow_encode: bool):
     embedder.encode_queries(["预热"])
     import jieba  # noqa: F401  (imported before any timing, on both sides)
 
-    from rag.lexical import tokenize
+    from rag.text.tokens import tokenize
 
     tokenize("预热")  # jieba builds its dictionary on first use: not part of either build
     chunks = chunk_docs(docs)

@@ -25,9 +25,11 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 
 from rag.chunk import ChunkSettings, chunk_article  # noqa: E402
-from rag.lexical import LexicalIndex, tokenize  # noqa: E402
+from rag.text.tokens import tokenize  # noqa: E402
+from rag.index.lexical import LexicalIndex
 from rag.retrieve import FusionConfig, Retriever  # noqa: E402
-from rag.store import LoadedIndex  # noqa: E402
+from rag.index.store import LoadedIndex  # noqa: E402
+from rag.index.manifest import Counts, Manifest  # noqa: E402
 from rag.types import Article  # noqa: E402
 
 
@@ -69,22 +71,22 @@ def build(docs: dict[str, str], settings: ChunkSettings, embedder=None) -> Loade
     dense = None
     t_dense = 0.0
     if embedder is not None:
-        from rag.dense import DenseIndex
-        from rag.embcache import EmbeddingCache, embed_passages_cached
+        from rag.index.dense import DenseIndex
+        from rag.embed.cache import EmbeddingCache, embed_passages_cached
 
         t0 = time.perf_counter()
         cache = EmbeddingCache.for_embedder(embedder)
         vecs = embed_passages_cached(embedder, [c.text for c in chunks], cache, progress=True)
         dense = DenseIndex.build(vecs, "flat")
         t_dense = time.perf_counter() - t0
-    idx = LoadedIndex(root=Path("."), manifest={}, articles=articles, chunks=chunks, lexical=lexical, dense=dense)
+    idx = LoadedIndex(root=Path("."), manifest=Manifest(corpus_root="", corpus_fingerprint="", counts=Counts()), articles=articles, chunks=chunks, lexical=lexical, dense=dense)
     print(f"  {len(docs)} docs, {len(chunks)} chunks; BM25 built in {t_lex:.1f} s, vectors in {t_dense:.1f} s", file=sys.stderr)
     return idx
 
 
 def encode_queries_cached(embedder, queries: list[str]) -> np.ndarray:
     """Query vectors through the embedding cache (keyed by prompt + text), so reruns are instant."""
-    from rag.embcache import EmbeddingCache, passage_key
+    from rag.embed.cache import EmbeddingCache, passage_key
 
     cache = EmbeddingCache.for_embedder(embedder)
     precision = getattr(embedder, "query_precision", "float32")

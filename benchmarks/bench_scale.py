@@ -70,8 +70,8 @@ def pct(xs: list[float], p: float) -> float:
 def prepare(work: Path = WORK) -> dict:
     """Read, chunk and tokenise news-sample + CRUD docs once; cached under `work/real`."""
     from rag.ingest import read_corpus
-    from rag.lexical import tokenize
-    from rag.store import write_jsonl
+    from rag.text.tokens import tokenize
+    from rag.index.store import write_jsonl
 
     real = work / "real"
     if (real / "done.json").is_file():
@@ -157,7 +157,7 @@ def take(n: int, articles: dict[str, Article], chunks: list[Chunk], tokens: list
 # ---------------------------------------------------------------- Step 2: vectors
 def base_vectors(embedder, min_base: int = MIN_BASE) -> np.ndarray:
     """Real vectors already in the embedding cache: bundled corpus, CMRC dev, CRUD 2.5k subset."""
-    from rag.embcache import EmbeddingCache, passage_key
+    from rag.embed.cache import EmbeddingCache, passage_key
     from rag.ingest import read_corpus
 
     import bench_retrieval as br
@@ -175,7 +175,7 @@ def base_vectors(embedder, min_base: int = MIN_BASE) -> np.ndarray:
     got = cache.get_many(keys)
     if len(got) < min_base:
         # Too few real vectors cached yet: encode a seeded sample of the bundled corpus (cached for next time).
-        from rag.embcache import embed_passages_cached
+        from rag.embed.cache import embed_passages_cached
 
         bundled = list(dict.fromkeys(texts[:n_bundled]))
         sample = random.Random(SEED).sample(bundled, min(len(bundled), min_base - len(got)))
@@ -198,7 +198,7 @@ def noise_sigma(base: np.ndarray, rng: np.random.Generator) -> tuple[float, floa
 
 def vectors_for(chunks: list[Chunk], embedder, base: np.ndarray, sigma: float, seed: int) -> tuple[np.ndarray, int]:
     """Real cached vectors where present, stand-ins elsewhere; returns (vectors, how many real)."""
-    from rag.embcache import EmbeddingCache, passage_key
+    from rag.embed.cache import EmbeddingCache, passage_key
 
     cache = EmbeddingCache.for_embedder(embedder)
     real_keys = {}
@@ -229,9 +229,9 @@ def vectors_for(chunks: list[Chunk], embedder, base: np.ndarray, sigma: float, s
 def run_build(n: int, work: Path = WORK) -> dict:
     import faiss
 
-    from rag.dense import HNSW_EF_CONSTRUCTION, HNSW_M, DenseIndex
+    from rag.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M, DenseIndex
     from rag.embed import load_embedder
-    from rag.lexical import LexicalIndex
+    from rag.index.lexical import LexicalIndex
 
     out_dir = work / f"n{n}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -314,11 +314,12 @@ def summary(ms: list[float]) -> dict:
 def run_serve(n: int, work: Path = WORK, ef_values: tuple[int, ...] = (64, 128, 256)) -> dict:
     import faiss
 
-    from rag.dense import HNSW_EF_SEARCH, DenseIndex
+    from rag.index.dense import HNSW_EF_SEARCH, DenseIndex
     from rag.embed import load_embedder
-    from rag.lexical import LexicalIndex
+    from rag.index.lexical import LexicalIndex
     from rag.retrieve import Retriever
-    from rag.store import LoadedIndex
+    from rag.index.store import LoadedIndex
+    from rag.index.manifest import Counts, Manifest
 
     out_dir = work / f"n{n}"
     embedder = load_embedder()
@@ -337,7 +338,7 @@ def run_serve(n: int, work: Path = WORK, ef_values: tuple[int, ...] = (64, 128, 
     lex = LexicalIndex.load(out_dir / "bm25")
     flat = DenseIndex.load(out_dir, "flat")  # reads vectors.npy, builds IndexFlatIP
     t_load = time.perf_counter() - t0
-    idx = LoadedIndex(root=out_dir, manifest={}, articles=arts, chunks=sel, lexical=lex, dense=flat)
+    idx = LoadedIndex(root=out_dir, manifest=Manifest(corpus_root="", corpus_fingerprint="", counts=Counts()), articles=arts, chunks=sel, lexical=lex, dense=flat)
     gc.collect()
     rss_flat = rss_mb()
     hnsw_index = faiss.read_index(str(out_dir / "dense.faiss"))

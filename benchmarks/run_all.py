@@ -351,9 +351,9 @@ def render_summary(parts: dict) -> str:
                          + f", of which query encoding p50 {v['encode_query']['p50_ms']} ms (load {v['load_avg_start']:.1f}); RSS after load {v['rss_flat_mb']:,} MB.")
     try:
         sys.path.insert(0, str(ROOT))
-        from rag.dense import HNSW_EF_SEARCH, HNSW_THRESHOLD
+        from rag.index.dense import HNSW_EF_SEARCH, HNSW_THRESHOLD
 
-        lines.append(f"- Dense index: exact (flat) below `rag.dense.HNSW_THRESHOLD` = {HNSW_THRESHOLD:,} chunks, HNSW (efSearch {HNSW_EF_SEARCH}) from there; "
+        lines.append(f"- Dense index: exact (flat) below `rag.index.dense.HNSW_THRESHOLD` = {HNSW_THRESHOLD:,} chunks, HNSW (efSearch {HNSW_EF_SEARCH}) from there; "
                      "measurements in the Scale section.")
     except ImportError:
         pass

@@ -1,7 +1,7 @@
 """Answer quality on public QA sets: CMRC-2018 dev and CRUD-RAG quest1doc, through the real pipeline.
 
 Each set becomes a corpus folder of small markdown files (front matter with the title) under the
-cache, indexed with `rag.indexer.build_index` like any user's archive (lexical only by default;
+cache, indexed with `rag.index.build.build_index` like any user's archive (lexical only by default;
 `dense=True` embeds it with the default encoder, minutes to an hour on a CPU), then every question
 is asked through `Newsrag.ask` in each answer mode. Metrics per mode:
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rag.config import cache_dir
 from rag.errors import NewsragError
-from rag.textnorm import squash
+from rag.text.fold import squash
 
 PUBLIC_SETS = ("cmrc2018", "crud-quest1doc")
 
@@ -128,7 +128,7 @@ def run_public(name: str, modes: Sequence[str] = ("extractive", "rules"), limit:
         limit: a seeded sample of this many questions (0 = all).
         dense: hybrid retrieval with the default encoder instead of BM25 alone.
     """
-    from rag.indexer import build_index
+    from rag.index.build import build_index
     from rag.service import Newsrag
 
     docs, questions = load_public(name)

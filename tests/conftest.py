@@ -30,7 +30,7 @@ def seeds_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lexical_index(tmp_path_factory) -> Path:
     """A lexical-only index of the whole bundled corpus (seconds to build)."""
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     out = tmp_path_factory.mktemp("idx") / "lexical"
     build_index(CORPUS, out, "none")
@@ -40,7 +40,7 @@ def lexical_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def hybrid_index(tmp_path_factory) -> Path:
     """A full index of the bundled corpus with the real offline embedder (minutes on first run, then cached)."""
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     out = tmp_path_factory.mktemp("idx") / "hybrid"
     build_index(CORPUS, out, None)

@@ -308,7 +308,7 @@ def test_grouped_digits_match_plain_digits():
 def test_word_classes_and_answer_type_words():
     from rag.answer.compare import asked_unit_class
     from rag.answer.question import answer_type_terms
-    from rag.lexical import word_class
+    from rag.text.tokens import word_class
 
     assert [word_class(w) for w in ("妻子", "发言人", "涨到", "后曼", "gdp", "托卡耶夫")] == ["noun", "noun", "word", "fragment", "noun", "noun"]
     assert answer_type_terms("哪位哈萨克斯坦高官在国家电视台上讲话？") == ("哈萨克斯坦", "高官")

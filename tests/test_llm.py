@@ -29,8 +29,8 @@ CORRECT = "据观察者网报道，托卡耶夫称这是一场未遂的政变[1]
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory):
-    from rag.indexer import build_index
-    from rag.store import load_index
+    from rag.index.build import build_index
+    from rag.index.store import load_index
 
     out = tmp_path_factory.mktemp("llm") / "idx"
     build_index(ROOT / "corpus" / "seeds", out, "none")

@@ -16,7 +16,7 @@ QUOTE_004 = "托卡耶夫补充说，他的国家拥有外国恐怖分子参与�
 
 @pytest.fixture(scope="module")
 def index(lexical_index):
-    from rag.store import load_index
+    from rag.index.store import load_index
 
     return load_index(lexical_index)
 
@@ -115,13 +115,13 @@ def test_bad_quotes_raise_a_clear_error(bad, index):
 
 
 def test_to_dict_has_the_cli_fields(index):
-    d = lookup(QUOTE_004, index)[0].to_dict()
+    d = lookup(QUOTE_004, index)[0].to_json()
     assert list(d) == ["article_id", "outlet", "title", "published", "url", "source_path", "passage", "start", "end", "match", "score", "earliest"]
     json.dumps(d, ensure_ascii=False)
 
 
 def _cli(argv: list[str]) -> int:
-    from rag import cli_lookup
+    from rag.cli import lookup as cli_lookup
 
     parser = argparse.ArgumentParser(prog="newsrag")
     cli_lookup.register(parser.add_subparsers())
@@ -143,7 +143,7 @@ def test_cli_json_contract(lexical_index, capsys, seed004):
 @pytest.fixture(scope="module")
 def seeds_hybrid(tmp_path_factory, seeds_corpus):
     """The five seeds indexed with the real offline embedder (small: seconds once the model is cached)."""
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     out = tmp_path_factory.mktemp("lookup") / "hybrid"
     build_index(seeds_corpus, out, None)

@@ -100,7 +100,7 @@ def test_console_command_runs(cmd, workdir):
     assert proc.stdout.strip()
     if "--json" in cmd and cmd.startswith("newsrag ask"):
         out = json.loads(proc.stdout)
-        index = __import__("rag.store", fromlist=["load_index"]).load_index(workdir / "index")
+        index = __import__("rag.index.store", fromlist=["load_index"]).load_index(workdir / "index")
         for c in out["citations"]:
             assert index.article(c["article_id"]).text[c["start"] : c["end"]] == c["quote"]
 

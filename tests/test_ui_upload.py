@@ -102,13 +102,13 @@ def test_manager_serves_lexically_while_embedding_then_switches_to_hybrid(tmp_pa
 
 @pytest.mark.parametrize("host, loop", [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("192.168.1.5", False), ("example.org", False)])
 def test_serve_knows_loopback_hosts(host, loop):
-    from rag.cli_serve import is_loopback
+    from rag.cli.serve import is_loopback
 
     assert is_loopback(host) is loop
 
 
 def test_serve_login_from_environment():
-    from rag.cli_serve import auth_from_env
+    from rag.cli.serve import auth_from_env
     from rag.errors import NewsragError
 
     assert auth_from_env({}) is None

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.chunk import split_sentences
-from rag.textnorm import fold
+from rag.text.fold import fold
+from rag.text.lang import han_count
 from rag.types import Hit
 
 MAX_QUOTE_CHARS = 180
 MIN_CJK_CHARS = 6
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 # Boilerplate and link debris that is never an answer.
 _JUNK_RE = re.compile(r"https?://|www\.|\]\(|!\[|免责声明|版权所有|转载|校对[：:]|发布[：:]|图片来源|延展阅读|本文短网址|点击查看|撰稿[：:]|翻译[：:]|编辑[：:]|^作者[：:]|订阅")
 _LEAD_MARKS = set(" \t*#>-_•·【】|`")
@@ -61,7 +61,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _is_junk(s: str) -> bool:
-    return len(_CJK_RE.findall(s)) < MIN_CJK_CHARS or bool(_JUNK_RE.search(s))
+    return han_count(s) < MIN_CJK_CHARS or bool(_JUNK_RE.search(s))
 
 
 def clause_window(text: str, start: int, end: int, terms: Sequence[str], max_chars: int = MAX_QUOTE_CHARS) -> tuple[int, int]:

@@ -21,17 +21,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.crosslingual import expand
+from rag.text.crosslingual import expand
 from rag.answer.candidates import Candidate, candidates_from_hits
 from rag.answer.citations import make_citation, renumber
 from rag.answer.compare import asked_unit_class, concepts_of, extract_quantities, group_by_outlet, quote_disagreement
-from rag.answer.followup import HistoryItem, rewrite_query
+from rag.answer.followup import rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, key_terms
 from rag.answer.refusal import DEFAULT_POLICY, RefusalPolicy, refusal_answer, support_score
 from rag.answer.slots import SLOT_TYPES, answer_slots
 from rag.answer.scoring import coverage, source_cue, term_class, term_present, term_weight, type_match
-from rag.textnorm import fold
-from rag.types import Answer, Citation, Hit
+from rag.text.fold import fold
+from rag.types import Answer, Citation, Hit, History
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _matchable_terms(q: QuestionInfo) -> tuple[str, ...]:
             return speaker or q.terms
         return q.terms
     own = tuple(t for t in q.terms if any(ch.isdigit() or "\u3400" <= ch <= "\u9fff" for ch in t))
-    # The dictionary translation retrieval used (rag.crosslingual): one "a|b|c" term per English term.
+    # The dictionary translation retrieval used (rag.text.crosslingual): one "a|b|c" term per English term.
     translated = tuple("|".join(g) for g in expand(q.text) if not (len(g) == 1 and g[0] in own))
     return own + translated
 
@@ -279,7 +279,7 @@ def compose(q: QuestionInfo, chosen: Sequence[Candidate], disagreement: bool, mo
     return Answer(question=q.text, text=text, refused=False, mode=mode, citations=cites, groups=groups, disagreement=disagreement)
 
 
-def analyze(question: str, history: Sequence[HistoryItem] = (), rewritten: str | None = None) -> QuestionInfo:
+def analyze(question: str, history: History = (), rewritten: str | None = None) -> QuestionInfo:
     """The question's analysis, with key terms taken from its follow-up rewrite.
 
     Language, answer type and comparison flags come from the question as asked; the terms
@@ -308,7 +308,7 @@ def _candidates(q: QuestionInfo, hits: Sequence[Hit], config: ExtractiveConfig) 
 def answer_extractive(
     question: str,
     hits: Sequence[Hit],
-    history: Sequence[HistoryItem] = (),
+    history: History = (),
     config: ExtractiveConfig = DEFAULT_CONFIG,
 ) -> Answer:
     """Answer `question` by quoting the retrieved passages (no LLM).
@@ -333,7 +333,7 @@ def answer_extractive(
     return compose(q, [s.cand for s in chosen], disagreement)
 
 
-def best_support(question: str, hits: Sequence[Hit], history: Sequence[HistoryItem] = (), config: ExtractiveConfig = DEFAULT_CONFIG) -> float:
+def best_support(question: str, hits: Sequence[Hit], history: History = (), config: ExtractiveConfig = DEFAULT_CONFIG) -> float:
     """The support of the best candidate (what the refusal threshold is compared with); for calibration."""
     q = analyze(question, history)
     scored = score_candidates(q, _candidates(q, hits, config), config.policy)

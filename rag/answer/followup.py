@@ -9,11 +9,11 @@ that stands on its own is returned unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from rag.answer.question import EN_ANAPHORA_RE, ZH_ANAPHORA_RE, detect_lang, key_terms
+from rag.answer.question import EN_ANAPHORA_RE, ZH_ANAPHORA_RE, key_terms
+from rag.text.lang import detect_lang
+from rag.types import History, HistoryItem
 
-HistoryItem = str | tuple[str, str] | Sequence[str]
 
 _ZH_CONTINUATION_RE = re.compile(r"^(那|那么|那他们|还有|另外|然后|此外|其中)")
 _EN_CONTINUATION_RE = re.compile(r"^(and|what about|how about|then|also)\b", re.I)
@@ -44,7 +44,7 @@ def is_followup(question: str) -> bool:
     return len(key_terms(question)) <= 1 and len(question.split()) <= 6
 
 
-def rewrite_query(question: str, history: Sequence[HistoryItem] = ()) -> str:
+def rewrite_query(question: str, history: History = ()) -> str:
     """The question made self-contained using the conversation so far (oldest first).
 
     Args:

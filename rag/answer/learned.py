@@ -30,7 +30,7 @@ from rag.answer.plan import QueryPlan
 from rag.answer.refusal import refusal_answer
 from rag.answer.scorer import AnswerScorer, load_scorer, pair_text
 from rag.answer.scoring import type_match
-from rag.textnorm import fold
+from rag.text.fold import fold
 from rag.types import Answer, Hit
 
 log = logging.getLogger(__name__)

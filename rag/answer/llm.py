@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rag.answer.prompt import REFUSAL_EN, REFUSAL_ZH, build_messages, is_english
+from rag.answer.prompt import REFUSAL_EN, REFUSAL_ZH, build_messages
+from rag.text.lang import is_english
 from rag.answer.verify import verify_reply
 from rag.errors import NewsragError
 from rag.types import Answer, Hit

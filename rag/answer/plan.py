@@ -11,12 +11,13 @@ the outlets of its index a question names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.answer.followup import rewrite_query
 from rag.answer.question import QuestionInfo, analyze_question, retrieval_text
 from rag.retrieve import Filters
+from rag.types import History
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class QueryPlan:
 NamedOutlets = Callable[[str], tuple[tuple[str, ...], str]]
 
 
-def make_plan(question: str, history: Sequence[str] = (), filters: Filters = Filters(),
+def make_plan(question: str, history: History = (), filters: Filters = Filters(),
               named_outlets: NamedOutlets | None = None) -> QueryPlan:
     """Analyse a request once.
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.refusal import REFUSAL_TEXT
+from rag.text.lang import is_english
 from rag.types import Hit
 
-REFUSAL_ZH = "语料库中没有找到能回答这个问题的内容。"
-REFUSAL_EN = "The corpus contains nothing that answers this question."
-
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+REFUSAL_ZH, REFUSAL_EN = REFUSAL_TEXT["zh"], REFUSAL_TEXT["en"]
 
 SYSTEM_ZH = """你是一个严谨的新闻资料助手，只能依据用户提供的编号段落回答问题。
 规则：
@@ -28,11 +27,6 @@ SYSTEM_ZH = """你是一个严谨的新闻资料助手，只能依据用户提�
 _EN_EXTRA = """
 7. The question is in English: answer in English, but copy the key Chinese words or figures of each
    passage you rely on in quotation marks, e.g. the minister called it "一场有组织的暴乱" [1]."""
-
-
-def is_english(text: str) -> bool:
-    """True when `text` has Latin letters and no CJK characters (the answer language follows the question)."""
-    return not _CJK_RE.search(text) and re.search(r"[A-Za-z]", text) is not None
 
 
 def passage_header(n: int, hit: Hit) -> str:

@@ -1,7 +1,7 @@
 """What a question asks: its language, answer type, key terms, and whether it compares outlets.
 
 Pure and cheap (a jieba cut of one short string). Key terms are folded with
-`rag.textnorm.fold`, so 烏克蘭 and 乌克兰 are the same term, and question words,
+`rag.text.fold.fold`, so 烏克蘭 and 乌克兰 are the same term, and question words,
 particles and "meta" words about reporting (媒体, 报道, 说法 ...) are dropped.
 """
 
@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.textnorm import fold
+from rag.answer.synonyms import aliases, synonyms
+from rag.text.fold import fold
+from rag.text.lang import HAN_RE, detect_lang
 
 QType = Literal["number", "date", "duration", "who", "where", "why", "stance", "what"]
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
 # Order matters: the first matching cue decides (日期 before 几, 多久 before 多少).
@@ -108,7 +109,7 @@ class QuestionInfo:
 def _tokens(text: str) -> list[str]:
     # The retriever's tokenizer (jieba + the project's user dictionary, over folded text), so
     # names such as 普京 and 美国之音 stay whole and terms line up with BM25's.
-    from rag.lexical import tokenize
+    from rag.text.tokens import tokenize
 
     return tokenize(text)
 
@@ -116,17 +117,13 @@ def _tokens(text: str) -> list[str]:
 def warm_up() -> None:
     """Load jieba's dictionary, word classes, part-of-speech tagger and the synonym table now
     rather than on the first question."""
-    from rag.answer.synonyms import synonyms
-    from rag.lexical import pos_tag, word_class
+
+    from rag.text.tokens import pos_tag, word_class
 
     _tokens("预热")
     word_class("预热")
     pos_tag("预热一下")
     synonyms("预热")
-
-
-def detect_lang(text: str) -> Literal["zh", "en"]:
-    return "zh" if _CJK_RE.search(text) else "en"
 
 
 def detect_qtype(text: str, lang: Literal["zh", "en"] | None = None) -> QType:
@@ -156,7 +153,7 @@ def _is_content(token: str) -> bool:
 def key_terms(text: str) -> tuple[str, ...]:
     """Folded content terms of `text` (question words, particles and stopwords dropped).
 
-    Terms are the retriever's tokens (rag.lexical.tokenize), lower-cased.
+    Terms are the retriever's tokens (rag.text.tokens.tokenize), lower-cased.
 
     Example:
         >>> key_terms("烏克蘭當局逮捕了多少人？")
@@ -170,7 +167,7 @@ def _key_terms(tokens: list[str]) -> tuple[str, ...]:
     out: list[str] = []
     for term in terms:
         term = term.lower()
-        if term not in out and (len(term) > 1 or _CJK_RE.match(term) or term.isdigit()):
+        if term not in out and (len(term) > 1 or HAN_RE.match(term) or term.isdigit()):
             out.append(term)
     return tuple(out)
 
@@ -193,7 +190,7 @@ def focus_terms(text: str) -> tuple[str, ...]:
 
 
 def _focus(tokens: list[str]) -> tuple[str, ...]:
-    from rag.lexical import word_class
+    from rag.text.tokens import word_class
 
     wh = next((i for i, t in enumerate(tokens) if t in _WH_VALUE or t.startswith(("哪", "多少"))), None)
     if wh is None:
@@ -290,7 +287,7 @@ def retrieval_text(question: str) -> str:
     text = stripped if len(stripped) >= 2 else question
     # Outlets word the same fact differently (被捕 / 逮捕 / 拘留): the synonym table widens the search.
     # (Measured: doing this for every question lost more than it gained, so comparisons only.)
-    from rag.answer.scoring import aliases
+
 
     extra = [a for t in key_terms(text) for a in aliases().get(t, ()) if a not in text]
     return " ".join([text, *dict.fromkeys(extra)]) if extra else text

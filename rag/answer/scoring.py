@@ -2,43 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
 from rag.answer.compare import QUANTITY_RE, extract_quantities
 from rag.answer.question import QType
-from rag.answer.synonyms import synonyms
-
-# A few standing synonyms of news reporting, so 逮捕 meets 被捕, plus rag/data/aliases.txt (the
-# abbreviations of an archive's organisations and places: data, not code). Keys and values are
-# folded; a term matches when it or any of its aliases occurs.
-_REPORTING_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "逮捕": ("被捕", "拘留", "拘捕"),
-    "被捕": ("逮捕", "拘留", "拘捕"),
-    "拘留": ("逮捕", "被捕"),
-    "死亡": ("丧生", "遇难", "身亡", "被杀", "死"),
-    "丧生": ("死亡", "遇难", "身亡"),
-    "兵": ("士兵", "部队", "军队"),
-    "士兵": ("兵", "部队"),
-    "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
-}
-
-
-@functools.lru_cache(maxsize=1)
-def aliases() -> dict[str, tuple[str, ...]]:
-    """The alias table (read once, on first use)."""
-    from importlib import resources
-
-    from rag.textnorm import fold
-
-    table = dict(_REPORTING_SYNONYMS)
-    for line in resources.files("rag").joinpath("data/aliases.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#") and "\t" in line:
-            term, alts = line.split("\t", 1)
-            table[fold(term.strip())] = tuple(fold(a.strip()) for a in alts.split("|") if a.strip())
-    return table
-
+from rag.answer.synonyms import aliases, synonyms
 
 DATE_RE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]|[一二三四五六七八九十]+月|周[一二三四五六日末]|星期[一二三四五六日天]|当天|昨天|今天|\b20\d\d-\d\d-\d\d\b")
 _DURATION_RE = re.compile(r"\d+\s*(天|周|个月|星期|小时)|[一二两三四五六七八九十]+(天|周|个月|星期)|一段时间|短期|短暂|很长时间|不会超过|直至|直到|持续到|结束|撤离|撤出|为期|停留")
@@ -70,9 +39,9 @@ def term_weight(term: str) -> float:
 
 
 def term_class(term: str) -> str:
-    """rag.lexical.word_class of a key term. A dictionary translation of an English term ("a|b|c")
+    """rag.text.tokens.word_class of a key term. A dictionary translation of an English term ("a|b|c")
     is at most a "word": its absence says little, since the article may use another translation."""
-    from rag.lexical import word_class
+    from rag.text.tokens import word_class
 
     return "word" if "|" in term else word_class(term)
 

@@ -9,7 +9,7 @@ answerer lowers the score and the support of the best few sentences that have no
 
 Names and places come from jieba's part-of-speech tags (nr person, ns place, nt organisation,
 nz other proper noun) over the project's tokenizer, plus transliterated full names
-(安娜·彼得罗娃) and Latin names (rag.lexical.pos_tag). Pure; jieba is loaded lazily.
+(安娜·彼得罗娃) and Latin names (rag.text.tokens.pos_tag). Pure; jieba is loaded lazily.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from rag.answer.compare import asked_unit_class, extract_quantities
 from rag.answer.question import QuestionInfo
 from rag.answer.scoring import BARE_MAGNITUDE_RE, DATE_RE, FRACTION_RE, NAME_RE, WHERE_RE
-from rag.lexical import pos_tag
-from rag.textnorm import fold
+from rag.text.tokens import pos_tag
+from rag.text.fold import fold
 
 # The question types whose answer is a span of its own kind; reasons and stances are judged by
 # their cue words instead (rag.answer.scoring.type_match).

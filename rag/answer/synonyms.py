@@ -16,7 +16,7 @@ import json
 import logging
 from pathlib import Path
 
-from rag.textnorm import fold
+from rag.text.fold import fold
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +74,31 @@ def synonyms(word: str) -> frozenset[str]:
         (True, True)
     """
     return _table().get(word, frozenset())
+
+
+# A few standing synonyms of news reporting, so 逮捕 meets 被捕, plus rag/data/aliases.txt (the
+# abbreviations of an archive's organisations and places: data, not code). Keys and values are
+# folded; a term matches when it or any of its aliases occurs.
+_REPORTING_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "逮捕": ("被捕", "拘留", "拘捕"),
+    "被捕": ("逮捕", "拘留", "拘捕"),
+    "拘留": ("逮捕", "被捕"),
+    "死亡": ("丧生", "遇难", "身亡", "被杀", "死"),
+    "丧生": ("死亡", "遇难", "身亡"),
+    "兵": ("士兵", "部队", "军队"),
+    "士兵": ("兵", "部队"),
+    "出兵": ("派兵", "出动", "派遣", "部署", "士兵"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def aliases() -> dict[str, tuple[str, ...]]:
+    """The alias table (read once, on first use)."""
+    from importlib import resources
+
+    table = dict(_REPORTING_SYNONYMS)
+    for line in resources.files("rag").joinpath("data/aliases.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#") and "\t" in line:
+            term, alts = line.split("\t", 1)
+            table[fold(term.strip())] = tuple(fold(a.strip()) for a in alts.split("|") if a.strip())
+    return table

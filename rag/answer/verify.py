@@ -6,7 +6,7 @@ Steps:
 2. Drop markers that name no passage; a sentence left without a valid marker is "repaired" when one
    passage clearly supports it, else treated as unsupported.
 3. Check each sentence against the passages it cites: every number it states must appear in them,
-   and enough of its character bigrams (after `rag.textnorm.fold`) must be found there; an embedder,
+   and enough of its character bigrams (after `rag.text.fold.fold`) must be found there; an embedder,
    when given, can vouch for a paraphrase that shares fewer bigrams.
 4. Remove (or flag) unsupported sentences; cite, for each kept (sentence, passage) pair, the
    sentence span of the article that supports it best, so quote == article.text[start:end].
@@ -22,7 +22,8 @@ from typing import Literal
 
 from rag.answer.citations import make_citation, renumber
 from rag.chunk import split_sentences
-from rag.textnorm import fold
+from rag.text.fold import fold
+from rag.text.lang import HAN_RUN_RE
 from rag.types import Citation, Hit
 
 _THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.S)
@@ -32,8 +33,6 @@ _ANY_MARKER_RE = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、\-–~]\s*\d{1,
 _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
 _MARKER_RUN_RE = re.compile(r"^(?:\s*\[\d{1,3}\])+")
 _MARKER_RUNS_RE = re.compile(r"(?:\s*\[\d{1,3}\])+")
-_CJK = r"\u3400-\u9fff\uf900-\ufaff"
-_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 _ASCII_WORD_RE = re.compile(r"[a-z][a-z'\-]+")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 # "... people [2]. Next" — a full stop after a word or marker, not in 1.75 or "U.S. troops".
@@ -103,7 +102,7 @@ def _units(text: str) -> set[str]:
     """Content units of `text`: CJK character bigrams (single chars for 1-char runs) and Latin words."""
     f = fold(text)
     out: set[str] = set()
-    for run in _CJK_RUN_RE.findall(f):
+    for run in HAN_RUN_RE.findall(f):
         out.update(run[i : i + 2] for i in range(max(1, len(run) - 1)))
     out.update(_ASCII_WORD_RE.findall(f))
     return out
@@ -190,7 +189,7 @@ class _Evidence:
 
 def _tokens(text: str) -> set[str]:
     """Folded jieba tokens (the BM25 tokenizer, with its user dictionary of names)."""
-    from rag.lexical import tokenize  # lazy: jieba loads its dictionary on first use
+    from rag.text.tokens import tokenize  # lazy: jieba loads its dictionary on first use
 
     return set(tokenize(text))
 
@@ -218,13 +217,13 @@ def _score(body: str, ev: Sequence[_Evidence], noise: re.Pattern[str]) -> tuple[
     missing = {n for n in numbers(body) if not ev or n not in frozenset().union(*(e.numbers for e in ev))}
     clean = noise.sub("|", fold(body))
     mine = _units(clean)
-    cjk = {u for u in mine if _CJK_RUN_RE.fullmatch(u)}
+    cjk = {u for u in mine if HAN_RUN_RE.fullmatch(u)}
     english = len(_ASCII_WORD_RE.findall(clean)) >= 3
     if english and cjk:
         mine = cjk  # an English sentence is judged by the Chinese it quotes
     words = {t for t in _tokens(clean) if len(t) > 1 and not _NUMBER_RE.fullmatch(t)}
     if english:
-        words = {t for t in words if _CJK_RUN_RE.search(t)}
+        words = {t for t in words if HAN_RUN_RE.search(t)}
     if not mine and not words:
         return (1.0 if numbers(body) else 0.0), missing
     have_units = frozenset().union(*(e.units for e in ev)) if ev else frozenset()

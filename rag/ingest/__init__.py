@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +142,18 @@ def read_file(root: Path, source_path: str, registry: OutletRegistry | None = No
     )
 
 
+def read_or_skip(root: Path, source_path: str, registry: OutletRegistry | None = None) -> Article | SkippedFile:
+    """read_file, with any failure logged and returned as a SkippedFile: one bad file is never fatal."""
+    try:
+        return read_file(root, source_path, registry)
+    except SkipFile as exc:
+        log.warning("skipped %s: %s", source_path, exc)
+        return SkippedFile(source_path, str(exc))
+    except Exception as exc:  # a parser bug on one hostile file must not stop the corpus
+        log.warning("skipped %s: unexpected %s: %s", source_path, type(exc).__name__, exc)
+        return SkippedFile(source_path, f"internal error ({type(exc).__name__}: {exc}); please report this file")
+
+
 def read_corpus(root: Path, paths: Iterable[str] | None = None, progress: bool = False) -> CorpusReport:
     """Read every file (or `paths`) under `root`; one bad file is logged and skipped, never fatal.
 
@@ -158,14 +170,8 @@ def read_corpus(root: Path, paths: Iterable[str] | None = None, progress: bool =
 
         iterator = tqdm(files, desc="reading", unit="file")
     for rel in iterator:
-        try:
-            articles.append(read_file(root, rel, registry))
-        except SkipFile as exc:
-            log.warning("skipped %s: %s", rel, exc)
-            skipped.append(SkippedFile(rel, str(exc)))
-        except Exception as exc:  # a parser bug on one hostile file must not stop the corpus
-            log.warning("skipped %s: unexpected %s: %s", rel, type(exc).__name__, exc)
-            skipped.append(SkippedFile(rel, f"internal error ({type(exc).__name__}: {exc}); please report this file"))
+        got = read_or_skip(root, rel, registry)
+        (skipped if isinstance(got, SkippedFile) else articles).append(got)
     return CorpusReport(str(root), tuple(mark_duplicates(articles)), tuple(skipped))
 
 

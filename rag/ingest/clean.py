@@ -6,6 +6,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from rag.text.lang import HAN
+
 _BLOCK = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote figure figcaption table tr section article header footer "
     "center pre hr dl dt dd aside main nav address".split()
@@ -17,7 +19,7 @@ _AD_ID = re.compile(r"div-gpt-ad|adsbygoogle|^ad[-_]|google_ads|\bcaption\b|wp-c
 
 # Between two CJK characters (or CJK punctuation), whitespace that contained a newline is only
 # pretty-printing of the HTML source and must vanish; elsewhere it becomes one space.
-_CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201f\u2026\u00b7"
+_CJK = HAN + r"\u2e80-\u33ff\uff00-\uffef\u3000-\u303f\u2018-\u201f\u2026\u00b7"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _NL_SPACE = re.compile(r"[ \t\r\f\v\u00a0]*\n\s*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 from rag.ingest.errors import SkipFile
+from rag.text.lang import han_count
 
 # Characters that are frequent in Chinese news text, in both scripts. A wrong legacy decoding
 # (Big5 bytes read as GBK or the reverse) yields rare characters, so the share of these tells
@@ -28,7 +29,7 @@ def _is_binary(data: bytes) -> bool:
 
 def _score(text: str) -> float:
     sample = text[:_PROBE]
-    han = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    han = han_count(sample)
     if not han:
         return 0.0
     return sum(1 for ch in sample if ch in _COMMON) / han

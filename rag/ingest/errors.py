@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rag.errors import NewsragError
 
-class SkipFile(Exception):
+
+class SkipFile(NewsragError):
     """A file that cannot become an Article; the message says why and, where possible, what to do."""

@@ -83,7 +83,7 @@ class OutletRegistry:
 
         Example: "观察者网和半岛电视台的说法有何不同" -> [("观察者网", 观察者网), ("半岛电视台", 半岛电视台)].
         """
-        from rag.textnorm import fold
+        from rag.text.fold import fold
 
         folded = fold(text)
         key = _key(folded)

@@ -79,17 +79,15 @@ class IndexManager:
         if svc is None or svc.index is None:
             return out
         m = svc.index.manifest
-        counts = m.get("counts", {})
-        emb = m.get("embedder") or {}
         out.update(
             mode=svc.mode,
-            articles=counts.get("articles", len(svc.index.articles)),
-            canonical_articles=counts.get("canonical_articles"),
-            chunks=counts.get("chunks", len(svc.index.chunks)),
-            skipped=counts.get("skipped", 0),
-            embedder=emb.get("model_id") or "none (lexical only)",
-            built_at=m.get("built_at"),
-            build_seconds=m.get("build_seconds"),
+            articles=m.counts.articles,
+            canonical_articles=m.counts.canonical_articles,
+            chunks=m.counts.chunks,
+            skipped=m.counts.skipped,
+            embedder=m.embedder.model_id if m.embedder else "none (lexical only)",
+            built_at=m.built_at,
+            build_seconds=m.build_seconds,
             corpus=str(self.corpus_dir),
             index=str(self.index_dir),
         )
@@ -145,15 +143,15 @@ class IndexManager:
         return f"{s.get('articles', '?')} articles, {s.get('chunks', '?')} chunks"
 
     def _build(self, spec: str | None, rebuild: bool = False, state: str = "updating"):
-        from rag.indexer import build_index
+        from rag.index.build import build_index
 
         with self._build_lock:
             return build_index(self.corpus_dir, self.index_dir, spec, rebuild=rebuild, on_progress=self._progress(state))
 
     def current_spec(self) -> str:
         """The embedder the live index was built with, or "none"."""
-        emb = (self.service.index.manifest.get("embedder") if self.service and self.service.index else None) or {}
-        return emb.get("spec") or emb.get("model_id") or "none"
+        emb = self.service.index.manifest.embedder if self.service and self.service.index else None
+        return emb.load_spec if emb else "none"
 
     def _dense_job(self) -> None:
         """Full (incremental) build with the dense embedder, then switch the service to hybrid."""
@@ -190,7 +188,7 @@ class IndexManager:
         The embedder is chosen after the build lock is taken, so an upload that waited for the
         background dense build embeds its new chunks instead of dropping the vectors.
         """
-        from rag.indexer import build_index
+        from rag.index.build import build_index
 
         mine = self._progress("updating")
 

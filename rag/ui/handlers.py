@@ -142,10 +142,8 @@ class Handlers:
     def ask_json(self, question: str, outlets: list[str] | None = None, since: str | None = None, until: str | None = None, k: int = 8, mode: str = "extractive") -> dict:
         """The answer as the `newsrag ask --json` object."""
         q = check_question(question)
-        from rag.cli_answer import answer_json  # the one definition of the `ask --json` shape
-
         answer = self.service.ask(q, (), make_filters(outlets, since, until), make_k(k), _mode(mode))
-        return answer_json(answer)
+        return answer.to_json()
 
     def lookup_json(self, quote: str, k: int = 10) -> dict:
         q = (quote or "").strip()
@@ -154,7 +152,7 @@ class Handlers:
         if len(q) > MAX_QUERY_CHARS:
             raise UserError(f"The quote is {len(q)} characters long; paste at most {MAX_QUERY_CHARS}.")
         matches = self.service.lookup(q, k=make_k(k))
-        return {"query": q, "matches": [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in matches]}
+        return {"query": q, "matches": [m.to_json() for m in matches]}
 
     def lookup_html(self, quote: str, k: int = 10) -> str:
         try:

@@ -1,4 +1,4 @@
-"""The lexical side: jieba tokens over folded text, scored with BM25 (bm25s).
+"""Words: jieba tokens and part-of-speech tags over folded text (one tokenizer for index and answerer).
 
 Both documents and queries are folded first (traditional→simplified, full→half width, lower
 case), so 烏克蘭 in a question meets 乌克兰 in an article. `jieba.lcut` (not
@@ -13,17 +13,14 @@ import hashlib
 import logging
 import re
 from importlib import resources
-from pathlib import Path
-from typing import Sequence
 
-import numpy as np
-
-from rag.textnorm import fold
+from rag.text.fold import fold
+from rag.text.lang import HAN
 
 log = logging.getLogger(__name__)
 
 TOKENIZER_NAME = "jieba.lcut+fold-v1"
-_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(f"[0-9a-z{HAN}]")
 
 
 def _userdict_lines() -> list[str]:
@@ -36,7 +33,7 @@ def userdict_fingerprint() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _tokenizer():
+def tokenizer():
     import jieba  # lazy: builds its prefix dictionary on first use (about 1 s)
 
     jieba.setLogLevel(logging.WARNING)
@@ -55,66 +52,14 @@ def tokenize(text: str) -> list[str]:
         >>> tokenize("俄羅斯總統普京")
         ['俄罗斯', '总统', '普京']
     """
-    return [t for t in _tokenizer().lcut(fold(text)) if _WORDLIKE.search(t)]
-
-
-class LexicalIndex:
-    """BM25 over pre-tokenised chunks; returns a score for every chunk so filters stay exact."""
-
-    def __init__(self, bm25) -> None:
-        self._bm25 = bm25
-
-    @classmethod
-    def build(cls, tokens: Sequence[Sequence[str]]) -> "LexicalIndex":
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        bm25 = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
-        bm25.index([list(t) for t in tokens], show_progress=False)
-        return cls(bm25)
-
-    def save(self, directory: Path) -> None:
-        self._bm25.save(str(directory), show_progress=False)
-
-    @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(directory), mmap=False, show_progress=False))
-
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query (zeros when no token is known)."""
-        known = [t for t in query_tokens if t in self._bm25.vocab_dict]
-        n = self._bm25.scores["num_docs"]
-        if not known:
-            return np.zeros(n, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-
-    def group_scores(self, groups: Sequence[Sequence[str]]) -> np.ndarray:
-        """Sum over groups of the best alternative's score; an alternative may be a multi-token phrase.
-
-        Used for translated English questions (rag.crosslingual): synonyms compete, terms add up.
-        """
-        n = self._bm25.scores["num_docs"]
-        total = np.zeros(n, dtype=np.float32)
-        for group in groups:
-            best = None
-            for alt in group:
-                toks = [t for t in tokenize(alt) if t in self._bm25.vocab_dict]
-                if not toks:
-                    continue
-                s = np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
-                best = s if best is None else np.maximum(best, s)
-            if best is not None:
-                total += best
-        return total
+    return [t for t in tokenizer().lcut(fold(text)) if _WORDLIKE.search(t)]
 
 
 @functools.lru_cache(maxsize=1)
 def _pos_tokenizer():
     from jieba.posseg import POSTokenizer
 
-    return POSTokenizer(_tokenizer())  # reads jieba's dict.txt once (about 1 s)
+    return POSTokenizer(tokenizer())  # reads jieba's dict.txt once (about 1 s)
 
 
 @functools.lru_cache(maxsize=4096)

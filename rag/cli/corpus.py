@@ -103,7 +103,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     from rag.config import default_index_dir
     from rag.errors import NewsragError
-    from rag.store import load_index
+    from rag.index.store import load_index
 
     index = load_index(args.index or default_index_dir())
     try:

@@ -20,7 +20,6 @@ from importlib import resources
 
 log = logging.getLogger(__name__)
 
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _PAREN_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _STOP = set(
@@ -34,11 +33,6 @@ _STOP = set(
 MAX_ALTERNATIVES = 60  # most are absent from a given index and cost nothing there
 
 
-def is_cjk_free(text: str) -> bool:
-    """True when the text has no Chinese character (an English or other Latin-script question)."""
-    return not _CJK_RE.search(text)
-
-
 def _normalise_gloss(gloss: str) -> str:
     g = _PAREN_RE.sub(" ", gloss.lower())
     g = re.sub(r"^(to|a|an|the|lit\.)\s+", "", g.strip())
@@ -48,7 +42,7 @@ def _normalise_gloss(gloss: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _inverted() -> dict[str, list[str]]:
     """English gloss → simplified headwords, most specific entries first (built once, ~1 s)."""
-    from rag.textnorm import fold
+    from rag.text.fold import fold
 
     table: dict[str, list[tuple[int, str]]] = {}
     try:
@@ -135,9 +129,9 @@ def expand(question: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _word_freq() -> dict[str, int]:
-    from rag.lexical import _tokenizer
+    from rag.text.tokens import tokenizer
 
-    tok = _tokenizer()
+    tok = tokenizer()
     tok.check_initialized()
     return tok.FREQ
 

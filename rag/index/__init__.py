@@ -1,0 +1,2 @@
+"""The index: built as named steps (build), written and read only by the generation store (store),
+described by a typed manifest (manifest), searched through a lexical (BM25) and a dense (FAISS) backend."""
