@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any, Union
 
-# A conversation so far, oldest first: earlier questions, or (question, answer) pairs.
-HistoryItem = Union[str, tuple[str, str]]
+# A conversation so far, oldest first: earlier questions, or (question, answer) pairs where the
+# answer is its text or the Answer itself (whose citations a follow-up then avoids repeating).
+HistoryItem = Union[str, tuple[str, str], tuple[str, "Answer"]]
 History = Sequence[HistoryItem]
 
 

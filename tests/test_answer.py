@@ -415,3 +415,19 @@ def test_percentage_question_needs_a_percentage():
     assert asked_unit_class(q.text) == "%"
     assert answer_slots(q, "该国骚乱造成的损失总额达2.12亿美元。") == ()
     assert [s.text for s in answer_slots(q, "坚戈对美元一度贬值约3%。")] == ["约3%"]
+
+
+def test_unseen_first_prefers_new_quotes_above_the_threshold():
+    from rag.answer.candidates import Candidate
+    from rag.answer.learned import Scored, unseen_first
+    from rag.answer.plan import make_plan
+    from rag.types import Answer, Article, Chunk, Citation, Hit
+
+    art = Article(article_id="x", title="t", outlet="o", text="甲说了一句话。乙说了另一句话。", source_path="x.md", format="markdown")
+    hit = Hit(rank=1, score=1.0, chunk=Chunk("x#0", "x", 0, len(art.text), art.text), article=art)
+    old, new = (Scored(Candidate(hit=hit, start=s, end=e, text=art.text[s:e], folded=art.text[s:e], position=i), p) for i, (s, e, p) in enumerate(((0, 7, 0.9), (7, 15, 0.8))))
+    earlier = Answer("q", "a", False, "extractive", (Citation(1, "x", "o", "t", None, "", "x.md", art.text[0:7], 0, 7),))
+    plan = make_plan("那乙呢？", [("甲说了什么？", earlier)])
+    assert unseen_first(plan, [old, new], threshold=0.5) == [new]
+    assert unseen_first(plan, [old, new], threshold=0.85) == [old, new]  # nothing new answers: repeat
+    assert unseen_first(make_plan("甲说了什么？"), [old, new], threshold=0.5) == [old, new]

@@ -55,6 +55,25 @@ def test_incremental_update_touches_only_changed_files(tmp_path):
     assert hits[0].chunk.text == text[hits[0].chunk.start : hits[0].chunk.end]
 
 
+def test_nothing_changed_writes_nothing_and_loads_no_model(tmp_path, monkeypatch):
+    corpus = _copy(CORPUS / "seeds", tmp_path / "corpus")
+    idx = tmp_path / "idx"
+    build_index(corpus, idx, None)  # hybrid, with the real offline embedder
+    live = current_generation(idx)
+
+    def no_model(*a, **k):
+        raise AssertionError("an unchanged corpus must not load the embedding model")
+
+    monkeypatch.setattr("rag.embed.load_embedder", no_model)
+    again = build_index(corpus, idx, None)
+    assert (again.added, again.changed, again.deleted, again.unchanged, again.embedded) == ((), (), (), 5, 0)
+    assert current_generation(idx) == live  # no new generation written
+    assert again.manifest.embedder is not None and again.manifest.counts.articles == 5
+    # asking for another kind of index (lexical only) is a change: it is built
+    lexical = build_index(corpus, idx, "none")
+    assert current_generation(idx) != live and lexical.manifest.embedder is None
+
+
 def test_every_chunk_is_an_exact_span(lexical_index):
     loaded = load_index(lexical_index)
     assert len(loaded.chunks) > 1000

@@ -86,6 +86,23 @@ def test_question_naming_two_outlets_cites_both(answerer):
         assert art.text[c.start : c.end] == c.quote
 
 
+def test_follow_up_does_not_repeat_a_quote_already_given(answerer):
+    question, hits = "河西市有多少人被转移了？", _hits(FLOOD, FLOOD_B)
+    first = answerer.answer(make_plan(question), hits)
+    assert not first.refused
+    given = {(c.article_id, c.start) for c in first.citations}
+    follow_up = make_plan("那现在转移了多少人？", [(question, first)])
+    assert {(a, s) for a, s, _ in follow_up.seen} == given
+    scored = answerer.scored(follow_up, hits)
+    fresh = [x for x in scored if (x.cand.hit.article.article_id, x.cand.start) not in given]
+    again = answerer.answer(follow_up, hits)
+    if fresh and fresh[0].p >= answerer.scorer.threshold:  # something new answers: it is quoted instead
+        assert not given & {(c.article_id, c.start) for c in again.citations}
+        assert again.citations[0].start == fresh[0].cand.start
+    else:  # nothing new answers: the earlier quote is given again rather than a refusal
+        assert given & {(c.article_id, c.start) for c in again.citations}
+
+
 def test_scores_are_probabilities_and_rank_the_answer_first():
     scorer = load_scorer()
     q = "河堤决口后转移了多少居民？"

@@ -174,6 +174,20 @@ def select(plan: QueryPlan, scored: Sequence[Scored], threshold: float, config: 
     return chosen, disagreement
 
 
+def _overlaps(c: Candidate, seen: Sequence[tuple[str, int, int]]) -> bool:
+    aid = c.hit.article.article_id
+    return any(a == aid and c.start < e and s < c.end for a, s, e in seen)
+
+
+def unseen_first(plan: QueryPlan, scored: Sequence[Scored], threshold: float) -> list[Scored]:
+    """In a follow-up, drop sentences already quoted in the conversation, unless nothing else clears
+    the threshold (then the earlier quote is still the answer, and is repeated)."""
+    if not plan.seen:
+        return list(scored)
+    fresh = [s for s in scored if not _overlaps(s.cand, plan.seen)]
+    return fresh if fresh and fresh[0].p >= threshold else list(scored)
+
+
 class LearnedAnswerer:
     """Answerer protocol (rag.answer.registry): quotes what the learned scorer ranks best."""
 
@@ -208,6 +222,7 @@ class LearnedAnswerer:
     def answer(self, plan: QueryPlan, hits: Sequence[Hit]) -> Answer:
         scored = self.scored(plan, hits)
         threshold = self.scorer.threshold
+        scored = unseen_first(plan, scored, threshold)
         if not scored or scored[0].p < threshold:
             log.info("refusing %r: best p %.3f < %.3f", plan.question, scored[0].p if scored else 0.0, threshold)
             return refusal_answer(plan.question, plan.lang)

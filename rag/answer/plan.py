@@ -32,6 +32,8 @@ class QueryPlan:
         outlets: outlets of the index that the question names ("观察者网和半岛电视台说的一样吗").
         search: the text retrieval searches (outlet names and question words taken out).
         filters: outlet and date filters, from the user's controls.
+        seen: (article_id, start, end) of every quote already given in this conversation; a
+            follow-up quotes something new unless nothing else answers.
     """
 
     question: str
@@ -41,6 +43,7 @@ class QueryPlan:
     outlets: tuple[str, ...] = ()
     search: str = ""
     filters: Filters = field(default_factory=Filters)
+    seen: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def lang(self) -> str:
@@ -65,16 +68,21 @@ def make_plan(question: str, history: History = (), filters: Filters = Filters()
 
     Args:
         question: the user's question.
-        history: earlier questions, oldest first.
+        history: earlier questions, oldest first, or (question, answer) pairs; an Answer's
+            citations become `seen`.
         filters: outlet/date filters chosen by the user; when they name outlets, the question's
             own outlet names are not used to restrict retrieval again.
         named_outlets: (text) -> (outlets named in it, the text without their names).
     """
-    history = tuple(history)
+    seen = tuple(dict.fromkeys(
+        (c.article_id, c.start, c.end) for item in history if not isinstance(item, str) and len(item) > 1
+        for c in getattr(item[1], "citations", ())
+    ))
+    history = tuple(item if isinstance(item, str) else str(item[0]) for item in history if item)
     query = rewrite_query(question, list(history)) if history else question
     info = analyze_question(question)
     outlets, rest = (), query
     if named_outlets is not None and not info.attribution and not filters.outlets:
         outlets, rest = named_outlets(query)
     return QueryPlan(question=question, history=history, query=query, info=info, outlets=outlets,
-                     search=retrieval_text(rest), filters=filters)
+                     search=retrieval_text(rest), filters=filters, seen=seen)

@@ -123,6 +123,9 @@ def build_index(
     with _build_lock(index_dir):
         prev = None if rebuild else read_previous(index_dir)
         records, to_read = _scan_files(root, prev.files if prev else {})
+        if _up_to_date(prev, records, to_read, embedder_spec, settings, tokenizer_meta):
+            log.info("index %s is up to date with %s; nothing rebuilt", index_dir, root)
+            return BuildReport(prev.manifest, (), (), (), len(records), prev.manifest.skipped, 0, time.perf_counter() - t0)
         articles, skipped, to_read = _read_articles(root, records, to_read, prev, progress, report)
         prev_files = prev.files if prev else {}
         added = tuple(r for r in to_read if r not in prev_files)
@@ -168,6 +171,21 @@ def build_index(
                          lexical=LexicalIndex.build(tokens), dense=dense)
         report("writing", 1, 1)
     return BuildReport(manifest, added, changed, deleted, len(records) - len(to_read), tuple(sorted(skipped)), embedded, time.perf_counter() - t0)
+
+
+def _up_to_date(prev: PreviousBuild | None, records: dict[str, dict], to_read: list[str], spec: str | None,
+                settings: ChunkSettings, tokenizer_meta: dict) -> bool:
+    """True when the live generation already is what this build would write: no file added,
+    changed or deleted, the same chunker, tokenizer and embedder. Then nothing is loaded or written."""
+    if prev is None or to_read or records != dict(prev.files):
+        return False
+    if prev.manifest.chunker != settings.to_dict() or prev.manifest.tokenizer != tokenizer_meta:
+        return False
+    if spec == "none":
+        return prev.manifest.embedder is None
+    from rag.config import embedder_spec
+
+    return prev.manifest.embedder is not None and prev.manifest.embedder.load_spec == (spec or embedder_spec())
 
 
 def _read_articles(root: Path, records: dict[str, dict], to_read: list[str], prev: PreviousBuild | None, progress: bool, report: ProgressFn):
