@@ -121,6 +121,14 @@ class Answer:
     groups: tuple[tuple[str, tuple[int, ...]], ...] = field(default=())  # (outlet, citation numbers)
     disagreement: bool = False
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Answer":
+        """The inverse of to_json (an answer received from a running `newsrag serve`)."""
+        return cls(
+            question=data["question"], text=data["answer"], refused=bool(data["refused"]), mode=data["mode"],
+            citations=tuple(Citation(**c) for c in data.get("citations", ())),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of `ask --json`, the web chat's API and `chat --json` (see README)."""
         return {
@@ -130,3 +138,23 @@ class Answer:
             "mode": self.mode,
             "citations": [c.to_json() for c in self.citations],
         }
+
+
+UNKNOWN_OUTLET_CLI = "?"  # the terminal's label for an article whose outlet is not known
+UNKNOWN_OUTLET_UI = "(unknown outlet)"  # the web app's
+
+
+def outlet_label(item: Any, unknown: str = UNKNOWN_OUTLET_CLI) -> str:
+    """The one name under which an outlet is shown: its canonical name, the same in every listing.
+
+    `item` is anything with an `outlet` (Article, Citation, an upload result) or the name itself.
+    Where an article was republished from (`original_source`) is shown apart from this label.
+
+    Example:
+        >>> outlet_label(Citation(1, "a1", "", "t", None, "", "a.txt", "q", 0, 1))
+        '?'
+        >>> outlet_label("半岛电视台", UNKNOWN_OUTLET_UI)
+        '半岛电视台'
+    """
+    name = item if isinstance(item, str) or item is None else getattr(item, "outlet", "")
+    return (name or "").strip() or unknown

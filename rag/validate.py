@@ -18,7 +18,7 @@ _WORD_RE = re.compile(f"[\\w{HAN}]")  # a letter, digit or CJK character
 
 
 def check_question(question: str | None) -> str:
-    """The question, stripped of control characters and surrounding space.
+    """The question, stripped of control and format characters, lone surrogates and surrounding space.
 
     Raises:
         BadQuestionError: empty, only punctuation or symbols, or longer than MAX_QUERY_CHARS.
@@ -27,7 +27,8 @@ def check_question(question: str | None) -> str:
         >>> check_question("  谁赢了？\\x00 ")
         '谁赢了？'
     """
-    q = "".join(ch for ch in (question or "") if unicodedata.category(ch) not in ("Cc", "Cf") or ch in "\n\t").strip()
+    # Cs: lone surrogates (undecodable argv bytes, "\\ud800" in JSON) cannot be encoded to print or tokenise.
+    q = "".join(ch for ch in (question or "") if unicodedata.category(ch) not in ("Cc", "Cf", "Cs") or ch in "\n\t").strip()
     if not q:
         raise BadQuestionError("the question is empty; type a question or a few keywords · 请输入问题")
     if len(q) > MAX_QUERY_CHARS:

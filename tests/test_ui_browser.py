@@ -219,3 +219,138 @@ def test_upload_adds_an_article_and_reports_bad_files(page, tmp_path):
     open_tab(page, "Chat")
     ask(page, "独角兽实验室开放日有多少市民参观？")
     assert "独角兽实验室开放日" in " ".join(last_answer(page).locator(".cite-card .card-title").all_inner_texts())
+
+
+# -- layout: measured in the DOM, not eyeballed ----------------------------------------------
+
+# For every citation card head under `root`: how many visual lines its text occupies (text
+# fragments clustered by vertical position), its height, and its line height.
+CARD_HEAD_LINES = """(root) => Array.from(document.querySelectorAll(root + ' .cite-card .card-head')).map(h => {
+  const tops = [];
+  const walk = document.createTreeWalker(h, NodeFilter.SHOW_TEXT);
+  for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+    if (!t.textContent.trim()) continue;
+    const r = document.createRange(); r.selectNodeContents(t);
+    for (const rect of r.getClientRects()) if (rect.width > 0) tops.push(rect.top + rect.height / 2);
+  }
+  tops.sort((a, b) => a - b);
+  let lines = tops.length ? 1 : 0;
+  for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > 6) lines++;
+  const cs = getComputedStyle(h);
+  const lh = cs.lineHeight === 'normal' ? 1.5 * parseFloat(cs.fontSize) : parseFloat(cs.lineHeight);
+  return {n: h.parentElement.dataset.n || h.parentElement.id, lines: lines, height: h.getBoundingClientRect().height, lh: lh,
+          text: h.innerText.replace(/\\n/g, ' | ')};
+})"""
+
+PAGE_HEIGHT = "Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
+MAX_PAGE_PX = 4000
+
+
+def assert_card_heads_on_one_line(pg, root: str, viewport: str) -> int:
+    heads = pg.evaluate(CARD_HEAD_LINES, root)
+    assert heads, f"no card heads under {root}"
+    bad = [h for h in heads if h["lines"] != 1 or h["height"] > 1.6 * h["lh"]]
+    assert not bad, f"card heads wrap at {viewport}: {bad}"
+    return len(heads)
+
+
+def four_outlet_answer(index_dir: Path):
+    """A comparison answer citing one real passage from each of four outlets of the bundled corpus."""
+    from rag.index.store import load_index
+    from rag.types import Answer, Citation
+
+    articles = load_index(index_dir, verify=False).articles
+    wanted = ["GNews", "观察者网", "半岛电视台", "看中国"]
+    picked = []
+    for outlet in wanted:  # the article with the longest title: the worst case for the card head
+        arts = [a for a in articles.values() if a.outlet == outlet and a.published and not a.duplicate_of]
+        picked.append(max(arts, key=lambda a: (len(a.title), a.article_id)))
+    cites, lines = [], []
+    for n, a in enumerate(picked, 1):
+        start = max(a.text.find("。", 40) + 1, 0)
+        end = a.text.find("。", start) + 1 or min(len(a.text), start + 60)
+        cites.append(Citation(n, a.article_id, a.outlet, a.title, a.published, a.url, a.source_path, a.text[start:end], start, end))
+        lines.append(f"据{a.outlet}（{a.published}）报道，{a.text[start:end].strip()}[{n}]")
+    answer = Answer(
+        question="四家媒体怎么说？", text="各媒体的说法：\n" + "\n".join(lines), refused=False, mode="extractive",
+        citations=tuple(cites), groups=tuple((c.outlet, (c.n,)) for c in cites), disagreement=True,
+    )
+    return answer, {a.article_id: a for a in picked}
+
+
+def test_four_outlet_comparison_card_heads_stay_on_one_line(page, server):
+    from rag.ui import render
+
+    # Through the app first: a question naming four outlets (the answerer decides how many it cites).
+    ask(page, "GNews、观察者网、半岛电视台和看中国怎么说托卡耶夫所说的政变？")
+    assert last_answer(page).locator(".cite-card").count() >= 1
+    assert_card_heads_on_one_line(page, "#chat", "1360 px, asked")
+    # Then a four-outlet comparison from the app's own renderer, shown in the live page (real CSS).
+    answer, arts = four_outlet_answer(server.index_dir)
+    html = render.render_chat([render.render_turn(answer.question, render.render_answer(answer, "t9", arts))])
+    page.evaluate("(html) => { document.querySelector('#chat .chat').outerHTML = html; }", html)
+    assert page.locator("#chat .outlet-col").count() == 4
+    for width in (1360, 1280, 1024):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(200)
+        assert assert_card_heads_on_one_line(page, "#chat", f"{width} px") == 4
+        titles = page.evaluate("Array.from(document.querySelectorAll('#chat .outlet-col .card-title')).map(t => t.getAttribute('title'))")
+        assert all(titles), "an ellipsized title must keep its full text in a tooltip"
+        page.locator("#chat .outlet-cols").screenshot(path=str(ARTIFACTS / f"chat-four-outlets-{width}.png"))
+
+
+def test_corpus_tab_longest_article_keeps_the_page_bounded(page, server):
+    from rag.index.store import load_index
+
+    longest = max(load_index(server.index_dir, verify=False).articles.values(), key=lambda a: len(a.text))
+    assert len(longest.text) > 50_000
+    open_tab(page, "Corpus")
+    page.wait_for_selector("#corpus-stats table.stats")
+    page.fill("#corpus-filter textarea, #corpus-filter input", longest.source_path)
+    page.keyboard.press("Enter")
+    page.locator("#articles .virtual-row .body-cell", has_text=longest.article_id).first.click()
+    page.wait_for_selector("#article-view .article-view .article-text")
+    tail = longest.text.strip()[-12:]
+    box = page.locator("#article-view .article-text")
+    assert tail in box.inner_text(), "the whole clean text stays readable (scroll the box)"
+    height = page.evaluate(PAGE_HEIGHT)
+    shot(page, "corpus-longest-article")
+    assert height < MAX_PAGE_PX, f"the page grew to {height} px with a {len(longest.text)}-character article open"
+    sizes = box.evaluate("b => [b.scrollHeight, b.clientHeight]")
+    assert sizes[0] > sizes[1], "the article text should scroll inside its box"
+    assert page.locator("#article-view .article-length").inner_text().strip()
+    meta_borders = page.evaluate("Array.from(document.querySelectorAll('#article-view table.meta, #article-view table.meta th, #article-view table.meta td')).map(c => getComputedStyle(c).borderBottomWidth)")
+    assert meta_borders and set(meta_borders) == {"0px"}, f"the article's metadata table has a grid: {meta_borders}"
+
+
+# A probe element resolves the theme's border colour the same way the cards do.
+THEME_BORDER = """() => { const p = document.createElement('div');
+  p.style.border = '1px solid var(--border-color-primary)'; document.body.appendChild(p);
+  const c = getComputedStyle(p).borderTopColor; p.remove(); return c; }"""
+CELL_BORDERS = """(sel) => { const t = document.querySelector(sel), ts = getComputedStyle(t);
+  return {table: [ts.borderTopWidth, ts.borderTopColor, ts.borderTopLeftRadius],
+          cells: Array.from(t.querySelectorAll('th, td')).map(c => { const s = getComputedStyle(c);
+            return [s.borderTopWidth, s.borderLeftWidth, s.borderRightWidth, s.borderBottomWidth, s.borderBottomColor]; })}; }"""
+
+
+def px(value: str) -> float:
+    return float(value.removesuffix("px") or 0)
+
+
+def test_index_facts_table_uses_the_theme_borders(page):
+    open_tab(page, "Index")
+    page.wait_for_selector("#index-facts th")
+    theme = page.evaluate(THEME_BORDER)
+    for sel in ("#index-facts", "#corpus-stats table.stats"):
+        if sel.startswith("#corpus"):
+            open_tab(page, "Corpus")
+            page.wait_for_selector(sel)
+        got = page.evaluate(CELL_BORDERS, sel)
+        width, color, radius = got["table"]
+        assert px(width) == 1 and color == theme and px(radius) > 0, f"{sel}: table border {width} {color} radius {radius}, theme {theme}"
+        assert got["cells"]
+        for top, left, right, bottom, bottom_color in got["cells"]:
+            assert px(top) == px(left) == px(right) == 0, f"{sel}: a cell grid ({top} {left} {right}); only row rules are wanted"
+            assert px(bottom) == 0 or (px(bottom) == 1 and bottom_color == theme), f"{sel}: row rule {bottom} {bottom_color}, theme {theme}"
+        if sel == "#index-facts":
+            page.locator("#index-status").screenshot(path=str(ARTIFACTS / "index-facts.png"))

@@ -1,4 +1,5 @@
-"""The app's API from gradio_client: JSON answers like `newsrag ask --json`, and 20 concurrent sessions."""
+"""The app's API from gradio_client: JSON answers like `newsrag ask --json`, 20 concurrent sessions, and
+50 concurrent three-turn conversations (timings: benchmarks/bench_ui_load.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.ui_server import UIServer, make_corpus
+from tests.ui_server import (
+    CONVERSATIONS,
+    UIServer,
+    answer_problems,
+    make_corpus,
+    run_conversations,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +112,31 @@ def test_twenty_concurrent_sessions(server):
     p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
     print(f"\n20 sessions x 2 questions: {len(latencies)} requests, 0 errors, p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms, wall {wall:.1f} s")
     assert p95 < 60, "p95 above a minute: the server is stuck, not just slow"
+
+
+def test_api_follow_up_uses_the_history(server):
+    c = client(server.url)
+    first, follow = CONVERSATIONS[0][0], CONVERSATIONS[0][1]  # 集安组织派了多少兵？ -> 他们会待多久？
+    alone = c.predict(follow, [], None, None, 8, "extractive", api_name="/ask")  # the old positional call still works
+    assert not answer_problems(alone, follow)
+    res = c.predict(follow, [], None, None, 8, "extractive", [first], api_name="/ask")
+    assert not answer_problems(res, follow) and not res["refused"], res
+    cited = " ".join(x["quote"] + x["title"] for x in res["citations"])
+    assert "集安" in cited or "维和" in cited, f"the follow-up was not read in the context of {first!r}: {cited[:300]}"
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="history"):
+        c.predict(follow, [], None, None, 8, "extractive", [1, 2], api_name="/ask")
+
+
+def test_fifty_concurrent_conversations(server):
+    from rag.index.store import load_index
+
+    articles = load_index(server.index_dir, verify=False).articles
+    res = run_conversations(server.url, 50, turns=3, articles=articles)
+    print(f"\n50 conversations x 3 turns: {res.requests} requests, {len(res.errors)} errors, {len(res.invalid)} invalid, "
+          f"{res.refused} refused, p50 {res.percentile(50):.1f} s, p95 {res.percentile(95):.1f} s, wall {res.wall:.1f} s")
+    assert not res.errors, res.errors[:10]
+    assert not res.invalid, res.invalid[:10]
+    assert res.requests == 150
+    assert res.refused < 150 // 3, "most questions of these conversations are answerable"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from rag.cli.index import add_filter_args, add_index_arg, filters_from
+from rag.cli.index import add_filter_args, add_index_arg, filters_from, k_from
 from rag.answer.registry import DEFAULT_MODE, modes
 from rag.errors import BadQuestionError, NewsragError
 
@@ -15,7 +16,8 @@ from rag.errors import BadQuestionError, NewsragError
 def register(sub) -> None:
     p = sub.add_parser("ask", help="answer a question from the corpus, citing outlet, article and passage")
     p.add_argument("question", nargs="?", help="the question (zh or en)")
-    p.add_argument("--questions", metavar="FILE", help="answer every line of FILE (UTF-8, one question per line), in order")
+    p.add_argument("--history", action="append", default=[], metavar="EARLIER_QUESTION", help="an earlier question of the conversation (repeatable, oldest first), so a follow-up like 那他们呢？ is understood")
+    p.add_argument("--questions", metavar="FILE", help='answer every line of FILE (UTF-8) in order: a question, or JSON {"q": "...", "history": ["...", ...]}')
     add_index_arg(p)
     add_filter_args(p)
     p.add_argument("-k", type=int, default=8, help="passages retrieved per question (default 8)")
@@ -43,43 +45,111 @@ def _open(args):
     return Newsrag.open(args.index)
 
 
-def _print_text(answer) -> None:
+def print_answer(answer) -> None:
+    """The text form of an answer: the text, then one line per citation (ask and chat)."""
+    from rag.types import outlet_label
+
     print(answer.text)
     if answer.citations:
         print()
     for c in answer.citations:
         date = c.published or "日期不详"
-        print(f"[{c.n}] {c.outlet or '?'} · {c.title} · {date}")
+        print(f"[{c.n}] {outlet_label(c)} · {c.title} · {date}")
         print(f"    {c.source_path} [{c.start}:{c.end}]" + (f" {c.url}" if c.url else ""))
     if answer.notice:
         print(f"({answer.notice})")
 
 
+@dataclass(frozen=True)
+class AskItem:
+    """One question to answer, with the user's earlier questions (oldest first)."""
+
+    question: str
+    history: tuple[str, ...] = ()
+
+
+_JSONL_SHAPE = '{"q": "问题", "history": ["更早的问题", ...]} (history is optional)'
+
+
+def parse_questions(text: str, name: str = "the questions file") -> list[AskItem]:
+    """The questions of a --questions file, validated: one plain question per line, or a JSON object per line.
+
+    A line that starts with "{" is JSON: {"q": "...", "history": ["...", ...]}; blank lines are skipped.
+
+    Raises:
+        BadQuestionError: a JSON line that does not parse or has another shape, or a question (or
+            earlier question) that rag.validate.check_question rejects; the message names the line.
+
+    Example:
+        >>> parse_questions('谁赢了？\\n{"q": "他们得了几票？", "history": ["谁赢了？"]}')
+        [AskItem(question='谁赢了？', history=()), AskItem(question='他们得了几票？', history=('谁赢了？',))]
+    """
+    items = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line:
+            where = f"{name} line {n}"
+            items.append(checked(_json_item(line, where) if line.startswith("{") else AskItem(line), where))
+    return items
+
+
+def _json_item(line: str, where: str) -> AskItem:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BadQuestionError(f"{where} is not valid JSON ({exc.msg}, column {exc.colno}); write it as {_JSONL_SHAPE}, "
+                               "or as a plain question that does not start with {") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("q"), str):
+        raise BadQuestionError(f'{where} has no "q" string; write it as {_JSONL_SHAPE}')
+    extra = sorted(set(obj) - {"q", "history"})
+    if extra:
+        raise BadQuestionError(f"{where} has unknown keys {', '.join(map(repr, extra))}; write it as {_JSONL_SHAPE}")
+    history = obj.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        raise BadQuestionError(f'{where}: "history" must be a list of earlier questions (strings), oldest first; write it as {_JSONL_SHAPE}')
+    return AskItem(obj["q"], tuple(history))
+
+
+def checked(item: AskItem, where: str = "") -> AskItem:
+    """The item with its question and history validated (rag.validate.check_question); `where` prefixes errors."""
+    from rag.validate import check_question
+
+    try:
+        return AskItem(check_question(item.question), tuple(check_question(h) for h in item.history))
+    except BadQuestionError as exc:
+        raise BadQuestionError(f"{where}: {exc}" if where else str(exc)) from None
+
+
+def _read_questions(path: Path) -> list[AskItem]:
+    if not path.is_file():
+        raise NewsragError(f"no questions file at {path}; pass a UTF-8 text file with one question (or one JSON object {_JSONL_SHAPE}) per line")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NewsragError(f"{path} is not UTF-8; save it as UTF-8 and retry") from None
+    return parse_questions(text, str(path))
+
+
 def run_ask(args: argparse.Namespace) -> int:
     if bool(args.question) == bool(args.questions):
         raise BadQuestionError('give either a question or --questions FILE, e.g. newsrag ask "香港警方逮捕了多少人？"')
+    if args.questions and args.history:
+        raise BadQuestionError(f'--history goes with a single QUESTION; in --questions FILE give each line its own history: {_JSONL_SHAPE}')
     if args.questions:
-        path = Path(args.questions)
-        if not path.is_file():
-            raise NewsragError(f"no questions file at {path}; pass a UTF-8 text file with one question per line")
-        try:
-            questions = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except UnicodeDecodeError:
-            raise NewsragError(f"{path} is not UTF-8; save it as UTF-8 and retry") from None
+        items = _read_questions(Path(args.questions))
+        if not items:
+            raise BadQuestionError(f"{args.questions} holds no questions; write one question (or JSON object {_JSONL_SHAPE}) per line")
     else:
-        questions = [args.question]
-    from rag.validate import check_question
-
-    questions = [check_question(q) for q in questions]  # before any model or index is loaded
-    filters = filters_from(args)
+        items = [checked(AskItem(args.question, tuple(args.history)))]
+    k, filters = k_from(args), filters_from(args)  # all of it before any model or index is loaded
     service = _open(args)
-    for q in questions:
-        answer = service.ask(q, filters=filters, k=args.k, mode=args.mode)
+    for item in items:
+        answer = service.ask(item.question, history=item.history, filters=filters, k=k, mode=args.mode)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            _print_text(answer)
-            if len(questions) > 1:
+            print_answer(answer)
+            if len(items) > 1:
                 print("\n---")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 
@@ -57,6 +58,10 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# (header, display width) of the padded columns of `corpus list`; url and source_path follow unpadded.
+_COLUMNS = (("article_id", 16), ("fmt", 8), ("published", 10), ("outlet", 12), ("via", 10), ("dup", 3), ("title", 40))
+
+
 def _print_list(report, summary: dict, as_json: bool) -> None:
     if as_json:
         records = [{k: getattr(a, k) for k in _FIELDS} for a in report.articles]
@@ -64,22 +69,34 @@ def _print_list(report, summary: dict, as_json: bool) -> None:
         sys.stdout.write("\n")
         return
     out = sys.stdout
-    out.write("article_id        fmt  published   outlet        dup  title | url | source_path\n")
+    out.write(list_row([h for h, _ in _COLUMNS]) + " | url | source_path\n")
     for a in report.articles:
-        outlet = a.outlet + (f"（{a.original_source}）" if a.original_source else "")
-        dup = "dup" if a.duplicate_of else "   "
-        out.write(
-            f"{a.article_id}  {a.format:<3}  {a.published or '-':<10}  {_pad(outlet or '-', 12)}  {dup}  "
-            f"{_clip(a.title, 40)} | {a.url or '-'} | {a.source_path}\n"
-        )
-    _write_summary(summary, out)
+        out.write(list_row(list_cells(a)) + f" | {a.url or '-'} | {a.source_path}\n")
+    _write_summary(summary, report.articles, out)
 
 
-def _write_summary(s: dict, out) -> None:
+def list_cells(a) -> list[str]:
+    """The padded columns of one article in `corpus list` (see _COLUMNS)."""
+    from rag.types import outlet_label
+
+    return [a.article_id, a.format, a.published or "-", outlet_label(a), a.original_source or "-", "dup" if a.duplicate_of else "", a.title or "-"]
+
+
+def list_row(cells: list[str]) -> str:
+    """Cells clipped and padded to their column's display width, two spaces apart."""
+    return "  ".join(pad(clip(c, w), w) for c, (_, w) in zip(cells, _COLUMNS))
+
+
+def _write_summary(s: dict, articles, out) -> None:
+    from collections import Counter
+
+    from rag.types import outlet_label
+
+    per_outlet = Counter(outlet_label(a) for a in articles).most_common()  # the same labels as the list's outlet column
     out.write(
         f"\n{s['articles']} articles ({s['unique_articles']} unique, {s['duplicates']} duplicates) from {s['root']}\n"
     )
-    out.write("per outlet: " + ", ".join(f"{k} {v}" for k, v in s["per_outlet"].items()) + "\n")
+    out.write("per outlet: " + ", ".join(f"{k} {v}" for k, v in per_outlet) + "\n")
     out.write("per format: " + ", ".join(f"{k} {v}" for k, v in s["per_format"].items()) + "\n")
     out.write(f"missing date: {s['missing_date_share']:.1%}   missing URL: {s['missing_url_share']:.1%}\n")
     out.write(f"skipped files: {len(s['skipped'])}\n")
@@ -87,14 +104,46 @@ def _write_summary(s: dict, out) -> None:
         out.write(f"  {item['source_path']}: {item['reason']}\n")
 
 
-def _clip(s: str, n: int) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
+def char_width(ch: str) -> int:
+    """Terminal columns of one character: 2 for East Asian wide/fullwidth, 0 for combining and control marks."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Cc", "Cf", "Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
-def _pad(s: str, width: int) -> str:
-    # CJK characters take two terminal columns.
-    cols = sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
-    return s + " " * max(0, width - cols)
+def display_width(s: str) -> int:
+    """Terminal columns `s` takes.
+
+    Example:
+        >>> display_width("看中国 VOA")
+        10
+    """
+    return sum(char_width(ch) for ch in s)
+
+
+def clip(s: str, width: int) -> str:
+    """`s` cut to at most `width` columns, ending in "…" when cut (tabs and newlines become spaces).
+
+    Example:
+        >>> clip("哈哈哈哈ab", 6)
+        '哈哈…'
+    """
+    s = " ".join(s.split())
+    if display_width(s) <= width:
+        return s
+    out, used = [], 0
+    for ch in s:
+        w = char_width(ch)
+        if used + w > width - 1:  # keep one column for the ellipsis
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def pad(s: str, width: int) -> str:
+    """`s` followed by spaces up to `width` display columns."""
+    return s + " " * max(0, width - display_width(s))
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -115,6 +164,9 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record, ensure_ascii=False, indent=1))
         return 0
+    from rag.types import outlet_label
+
+    record["outlet"] = outlet_label(article)
     for key in ("article_id", "title", "outlet", "byline", "original_source", "published", "date_source", "url", "source_path", "format", "duplicate_of"):
         print(f"{key:16} {record[key] if record[key] not in (None, '') else '-'}")
     print()

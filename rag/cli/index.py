@@ -26,6 +26,22 @@ def filters_from(args):
     return Filters(tuple(args.outlet), check_date(args.since, "--since"), check_date(args.until, "--until"))
 
 
+MAX_K = 100  # passages per question; more only slows answering down
+
+
+def k_from(args) -> int:
+    """`-k`, checked before anything is loaded.
+
+    Raises:
+        BadQuestionError: below 1 or above MAX_K.
+    """
+    from rag.errors import BadQuestionError
+
+    if not 1 <= args.k <= MAX_K:
+        raise BadQuestionError(f"-k {args.k} is out of range; pass a number of passages from 1 to {MAX_K}, e.g. -k 8")
+    return args.k
+
+
 def register(sub) -> None:
     p = sub.add_parser("index", help="build or update the index of a corpus folder (only changed files are re-read)")
     p.add_argument("corpus", metavar="CORPUS_DIR")
@@ -77,18 +93,21 @@ def run_index(args) -> int:
 def run_search(args) -> int:
     from rag.service import Newsrag
 
+    k, filters = k_from(args), filters_from(args)
     svc = Newsrag.open(args.index)
-    hits = svc.search(args.query, k=args.k, filters=filters_from(args))
+    hits = svc.search(args.query, k=k, filters=filters)
     if args.json:
         print(json.dumps({"query": args.query, "hits": [h.to_json() for h in hits]}, ensure_ascii=False, indent=1))
         return 0
+    from rag.types import outlet_label
+
     if not hits:
         print("no passages match (check the filters)")
     for h in hits:
         a = h.article
-        print(f"[{h.rank}] {h.score:.3f}  {a.outlet or '?'}  {a.published or '----------'}  {a.title}")
+        print(f"[{h.rank}] {h.score:.3f}  {outlet_label(a)}  {a.published or '----------'}  {a.title}")
         print(f"    {a.source_path} [{h.chunk.start}:{h.chunk.end}]")
         print("    " + h.chunk.text.replace("\n", " ")[:160])
         if h.also_in:
-            print("    also in: " + ", ".join(f"{o.outlet} {o.source_path}" for o in h.also_in))
+            print("    also in: " + ", ".join(f"{outlet_label(o)} {o.source_path}" for o in h.also_in))
     return 0

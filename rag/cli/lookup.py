@@ -27,6 +27,7 @@ def _positive(value: str) -> int:
 
 def run_lookup(args) -> int:
     from rag.service import Newsrag
+    from rag.types import outlet_label
 
     svc = Newsrag.open(args.index)
     matches = svc.lookup(args.quote, k=args.k)
@@ -40,7 +41,7 @@ def run_lookup(args) -> int:
         a = m.article
         mark = "  ★ earliest" if m.earliest else ""
         repub = f"  (republication of {a.duplicate_of})" if a.duplicate_of else ""
-        print(f"[{i}] {m.match} {m.score:.2f}  {a.outlet or '?'}  {a.published or '----------'}  {a.title}{mark}")
+        print(f"[{i}] {m.match} {m.score:.2f}  {outlet_label(a)}  {a.published or '----------'}  {a.title}{mark}")
         print(f"    {a.source_path} [{m.start}:{m.end}]{repub}")
         print("    " + m.passage.replace("\n", " ")[:200])
     return 0

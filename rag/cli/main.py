@@ -15,7 +15,7 @@ from rag import __version__
 from rag.errors import NewsragError
 
 # Each module has register(subparsers) adding its subcommands with set_defaults(func=...).
-_COMMAND_MODULES = ("rag.cli.corpus", "rag.cli.index", "rag.cli.answer", "rag.cli.lookup", "rag.cli.serve")
+_COMMAND_MODULES = ("rag.cli.corpus", "rag.cli.index", "rag.cli.answer", "rag.cli.chat", "rag.cli.lookup", "rag.cli.serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from rag.quiet import set_verbose
+
+    set_verbose(args.verbose)  # model-loading progress bars only with -v
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -12,8 +12,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from rag.errors import NewsragError
+from rag.types import UNKNOWN_OUTLET_UI, outlet_label
 from rag.ui import render
-from rag.ui.handlers import Handlers, UserError, answer_modes, llm_available
+from rag.ui.handlers import Handlers, answer_modes, llm_available
 from rag.ui.theme import CITE_CLICK_JS, CSS
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ def example_questions(corpus_dir: Path) -> tuple[str, ...]:
 
 
 ARTICLE_HEADERS = ["date", "outlet", "title", "note", "article_id"]
+# Requests answered at once per event (chat, /ask, ...); the rest wait in Gradio's unbounded queue.
+# Answering is CPU-bound, so more workers than this only share the same cores: 50 concurrent API
+# conversations on 2 cores finish with no errors at 8 (benchmarks/bench_ui_load.py, docs/BENCHMARKS.md).
+QUEUE_CONCURRENCY = 8
 
 
 def build_app(manager, title: str = "newsrag") -> Any:
@@ -145,19 +151,21 @@ def build_app(manager, title: str = "newsrag") -> Any:
         timer.tick(tick, seen, [status_bar, index_status, outlets, seen], api_visibility="private", queue=False, show_progress="hidden")
 
         # -- API (gradio_client): JSON, same fields as the CLI ------------------------------------
-        def ask(question: str, outlets: list[str] | None = None, since: str | None = None, until: str | None = None, k: int = 8, mode: str = "extractive") -> dict:
-            """Answer a question from the archive; returns the `newsrag ask --json` object."""
+        def ask(question: str, outlets: list[str] | None = None, since: str | None = None, until: str | None = None, k: int = 8, mode: str = "extractive", history: list[str] | None = None) -> dict:
+            """Answer a question from the archive (`history`: the conversation's earlier questions, oldest first, for follow-ups); returns the `newsrag ask --json` object."""
             try:
-                return h.ask_json(question, outlets, since, until, k, mode)
-            except UserError as exc:
-                raise gr.Error(str(exc)) from None
+                return h.ask_json(question, outlets, since, until, k, mode, history)
+            except NewsragError as exc:  # the user's mistake: one log line, no traceback
+                log.warning("/ask refused: %s", exc)
+                raise gr.Error(str(exc), print_exception=False) from None
 
         def lookup(quote: str, k: int = 10) -> dict:
             """Who carried this quote: {"query", "matches": [...]} as `newsrag lookup --json`."""
             try:
                 return h.lookup_json(quote, k)
-            except UserError as exc:
-                raise gr.Error(str(exc)) from None
+            except NewsragError as exc:
+                log.warning("/lookup refused: %s", exc)
+                raise gr.Error(str(exc), print_exception=False) from None
 
         def status() -> dict:
             """Index and background-build status: articles, chunks, embedder, mode, progress."""
@@ -166,7 +174,7 @@ def build_app(manager, title: str = "newsrag") -> Any:
         gr.api(ask, api_name="ask")
         gr.api(lookup, api_name="lookup")
         gr.api(status, api_name="status", queue=False)
-    demo.queue(default_concurrency_limit=8)
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     return demo
 
 
@@ -181,7 +189,7 @@ def _upload_report_html(rep) -> str:
     items = []
     for r in rep.results:
         if r.ok:
-            what = f"{r.title or '(untitled)'} — {r.outlet or 'unknown outlet'}"
+            what = f"{r.title or '(untitled)'} — {outlet_label(r, UNKNOWN_OUTLET_UI)}"
             note = f" ({r.reason})" if r.reason else ""
             items.append(f'<li class="good">✔ {render.esc(r.name)}: {render.esc(what)} → {render.esc(r.saved_as)}{render.esc(note)}</li>')
         else:

@@ -15,7 +15,7 @@ from rag.errors import NewsragError
 from rag import validate
 from rag.retrieve import Filters
 from rag.validate import MAX_QUERY_CHARS
-from rag.types import Answer
+from rag.types import UNKNOWN_OUTLET_UI, Answer, outlet_label
 from rag.ui import render
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,24 @@ def make_filters(outlets: Any, since: str | None, until: str | None) -> Filters:
     if isinstance(outlets, str):
         outlets = [outlets] if outlets else []
     return Filters(tuple(o for o in (outlets or []) if o), dates[0], dates[1])
+
+
+MAX_HISTORY = 20  # earlier questions an API caller may send; the follow-up rewrite reads only the last few
+
+
+def make_history(history: Any) -> tuple[str, ...]:
+    """The API's `history` (earlier questions, oldest first) as the service takes it; empty items dropped."""
+    if history is None or history == "":
+        return ()
+    if isinstance(history, str):
+        history = [history]
+    if not isinstance(history, (list, tuple)) or not all(isinstance(h, str) for h in history):
+        raise UserError("history must be a list of the conversation's earlier questions (strings), oldest first")
+    items = tuple(h.strip() for h in history if h.strip())[-MAX_HISTORY:]
+    for h in items:
+        if len(h) > MAX_QUERY_CHARS:
+            raise UserError(f"a history question is {len(h)} characters long; send at most {MAX_QUERY_CHARS}")
+    return items
 
 
 def make_k(k: Any) -> int:
@@ -139,10 +157,10 @@ class Handlers:
         yield render.render_chat(turns), turns, history, ""
 
     # -- JSON API ---------------------------------------------------------------------------
-    def ask_json(self, question: str, outlets: list[str] | None = None, since: str | None = None, until: str | None = None, k: int = 8, mode: str = "extractive") -> dict:
-        """The answer as the `newsrag ask --json` object."""
+    def ask_json(self, question: str, outlets: list[str] | None = None, since: str | None = None, until: str | None = None, k: int = 8, mode: str = "extractive", history: list[str] | None = None) -> dict:
+        """The answer as the `newsrag ask --json` object; `history` = the conversation's earlier questions, oldest first."""
         q = check_question(question)
-        answer = self.service.ask(q, (), make_filters(outlets, since, until), make_k(k), _mode(mode))
+        answer = self.service.ask(q, make_history(history), make_filters(outlets, since, until), make_k(k), _mode(mode))
         return answer.to_json()
 
     def lookup_json(self, quote: str, k: int = 10) -> dict:
@@ -177,15 +195,15 @@ class Handlers:
                 continue
             if needle and needle not in a.title.lower() and needle not in a.source_path.lower():
                 continue
-            rows.append([a.published or "", a.outlet or "(unknown)", a.title, "republication" if a.duplicate_of else "", a.article_id])
+            rows.append([a.published or "", outlet_label(a, UNKNOWN_OUTLET_UI), a.title, "republication" if a.duplicate_of else "", a.article_id])
         rows.sort(key=lambda r: (r[0] == "", r[0], r[1], r[2]))
         return rows
 
     def outlet_stats_html(self) -> str:
         arts = list(self.service.index.articles.values())
-        by = Counter(a.outlet or "(unknown)" for a in arts)
-        canon = Counter(a.outlet or "(unknown)" for a in arts if not a.duplicate_of)
-        dated = Counter(a.outlet or "(unknown)" for a in arts if a.published)
+        by = Counter(outlet_label(a, UNKNOWN_OUTLET_UI) for a in arts)
+        canon = Counter(outlet_label(a, UNKNOWN_OUTLET_UI) for a in arts if not a.duplicate_of)
+        dated = Counter(outlet_label(a, UNKNOWN_OUTLET_UI) for a in arts if a.published)
         rows = "".join(
             f"<tr><td>{render.esc(o)}</td><td>{n}</td><td>{canon[o]}</td><td>{dated[o]}</td></tr>" for o, n in by.most_common()
         )
@@ -197,7 +215,7 @@ class Handlers:
     def timeline(self):
         import pandas as pd
 
-        counts = Counter((a.published, a.outlet or "(unknown)") for a in self.service.index.articles.values() if a.published)
+        counts = Counter((a.published, outlet_label(a, UNKNOWN_OUTLET_UI)) for a in self.service.index.articles.values() if a.published)
         rows = [{"date": d, "outlet": o, "articles": n} for (d, o), n in sorted(counts.items())]
         return pd.DataFrame(rows, columns=["date", "outlet", "articles"])
 

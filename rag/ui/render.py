@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from rag.types import Answer, Article, Citation
+from rag.types import UNKNOWN_OUTLET_UI, Answer, Article, Citation, outlet_label
 
 _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
 CONTEXT_CHARS = 160  # shown around a quote on its card (snapped to sentence ends)
 EXPAND_CHARS = 4000  # at most this much article text either side of a quote when expanded
+PREVIEW_HINT_CHARS = 1500  # longer clean text overflows the article box (theme.py) and is scrolled
 REFUSED_HINT = "Try other words, a wider date range or fewer outlet filters. · 可以换个说法，或放宽日期和媒体筛选。"
 
 
@@ -102,9 +103,9 @@ def _meta_line(outlet: str, published: str | None, title: str, url: str, extra: 
     if link:
         title_html = f'<a class="orig" href="{esc(link)}" target="_blank" rel="noopener noreferrer nofollow">{title_html} ↗</a>'
     return (
-        f'<div class="card-meta"><span class="outlet">{esc(outlet or "(unknown outlet)")}</span>'
+        f'<div class="card-meta"><span class="outlet">{esc(outlet_label(outlet, UNKNOWN_OUTLET_UI))}</span>'
         f'<span class="date">{esc(published or "date unknown")}</span>{extra}</div>'
-        f'<div class="card-title">{title_html}</div>'
+        f'<div class="card-title" title="{esc(title or "(untitled)")}">{title_html}</div>'
     )
 
 
@@ -181,7 +182,7 @@ def render_answer(answer: Answer, turn: str, articles: Mapping[str, Article] | N
         for outlet, nums in groups:
             col_lines = "".join(f"<p>{h}</p>" for h, ns in lines if ns and owner.get(ns[0]) == outlet)
             col_cards = "".join(cards.pop(n) for n in nums if n in cards)
-            cols.append(f'<div class="outlet-col"><h4>{esc(outlet or "(unknown outlet)")}</h4><div class="answer-text">{col_lines}</div>{col_cards}</div>')
+            cols.append(f'<div class="outlet-col"><h4>{esc(outlet_label(outlet, UNKNOWN_OUTLET_UI))}</h4><div class="answer-text">{col_lines}</div>{col_cards}</div>')
         rest = "".join(cards.values())
         return head + f'<div class="answer-text">{intro}</div><div class="outlet-cols">{"".join(cols)}</div>{rest}</div>'
     body = "".join(f"<p>{h}</p>" for h, _ in _answer_lines(answer.text, turn, known))
@@ -256,7 +257,7 @@ def render_article(article: Article, republished_in: Sequence[Article] = ()) -> 
     """Clean text and metadata of one article, all escaped."""
     link = safe_url(article.url)
     rows = [
-        ("Outlet", article.outlet or "(unknown)"),
+        ("Outlet", outlet_label(article, UNKNOWN_OUTLET_UI)),
         ("Published", f"{article.published or 'unknown'}" + (f" (from {article.date_source})" if article.date_source else "")),
         ("Byline", article.byline),
         ("Originally from", article.original_source),
@@ -264,7 +265,7 @@ def render_article(article: Article, republished_in: Sequence[Article] = ()) -> 
         ("File", article.source_path),
         ("Article id", article.article_id),
         ("Republication of", article.duplicate_of or ""),
-        ("Also in", ", ".join(f"{a.outlet} ({a.source_path})" for a in republished_in)),
+        ("Also in", ", ".join(f"{outlet_label(a, UNKNOWN_OUTLET_UI)} ({a.source_path})" for a in republished_in)),
     ]
     meta = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows if v)
     if link:
@@ -273,7 +274,8 @@ def render_article(article: Article, republished_in: Sequence[Article] = ()) -> 
         meta += f"<tr><th>URL</th><td>{esc(article.url)}</td></tr>"
     return (
         f'<div class="article-view"><h3>{esc(article.title or "(untitled)")}</h3><table class="meta">{meta}</table>'
-        f'<div class="article-text">{_paragraphs(article.text)}</div></div>'
+        f'<div class="article-length muted">{len(article.text):,} characters of clean text{" · scroll the box to read on" if len(article.text) > PREVIEW_HINT_CHARS else ""}</div>'
+        f'<div class="article-text" tabindex="0">{_paragraphs(article.text)}</div></div>'
     )
 
 

@@ -32,7 +32,12 @@ a.cite-mark:hover {background: #dbeafe;}
 .outlet-col h4 {margin: 2px 0; font-size: 1em;}
 .cite-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; background: var(--background-fill-secondary); scroll-margin: 80px; transition: box-shadow .3s;}
 .cite-card.active, .cite-card:target {box-shadow: 0 0 0 3px #f59e0b; }
-.card-head {display: flex; gap: 8px; align-items: baseline;}
+/* A card head is one line at any column width: number, outlet and date never break; the title takes
+   what is left and ellipsizes (its full text is in its tooltip and on the linked page). */
+.card-head {display: flex; flex-wrap: nowrap; gap: 8px; align-items: baseline; min-width: 0; white-space: nowrap;}
+.card-head .num, .card-head .card-meta {flex: none;}
+.card-head .card-meta {flex-wrap: nowrap;}
+.card-head .card-title {flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; margin: 0;}
 .card-head .num {font-weight: 700; color: #2563eb;}
 .card-meta {display: flex; flex-wrap: wrap; gap: 8px; font-size: .85em; align-items: center;}
 .card-meta .outlet {font-weight: 700; background: #e2e8f0; color: #0f172a; border-radius: 4px; padding: 0 6px;}
@@ -52,9 +57,20 @@ details.more summary {cursor: pointer; font-size: .85em; color: #2563eb; margin-
 .lookup {display: flex; flex-direction: column; gap: 8px;}
 .article-view h3 {margin-top: 0;}
 .article-view table.meta th {text-align: left; padding-right: 12px; white-space: nowrap; vertical-align: top; color: var(--body-text-color-subdued);}
+/* The clean text scrolls inside a bounded box: a 70,000-character transcript must not make the page 40,000 px tall. */
+.article-view .article-text {max-height: min(60vh, 560px); overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 2px 14px; background: var(--background-fill-secondary);}
 .article-view .article-text p {line-height: 1.8;}
+.article-view .article-length {margin: 8px 0 4px;}
 .upload-report li.bad {color: #b91c1c;} .upload-report li.good {color: #15803d;}
-.stats td, .stats th {padding: 2px 10px; text-align: left;}
+/* Fact and count tables look like the cards (thin theme border, rounded, row rules only), not Gradio's
+   default prose tables with a black grid; the selectors outrank gradio's `.prose table` rules. */
+.html-container table.stats, table.stats {border-collapse: separate; border-spacing: 0; border: 1px solid var(--border-color-primary); border-radius: 8px; overflow: hidden; margin: 6px 0; padding: 0; font-size: .9em; background: var(--background-fill-primary);}
+.html-container table.stats th, .html-container table.stats td, table.stats th, table.stats td {border: 0; border-bottom: 1px solid var(--border-color-primary); padding: 4px 12px; text-align: left; font-weight: normal;}
+.html-container table.stats tr:last-child > *, table.stats tr:last-child > * {border-bottom: 0;}
+table.stats tr:first-child th, table.stats tr > th:first-child {color: var(--body-text-color); font-weight: 600;}
+table.stats tr > th:first-child {background: var(--background-fill-secondary); white-space: nowrap;}
+.html-container table.meta, .html-container table.meta tr, .html-container table.meta th, .html-container table.meta td {border: 0; padding: 2px 12px 2px 0; margin-bottom: 8px;}
+.html-container table.meta td {word-break: break-all;}
 """
 
 # Runs once per chat/lookup HTML component (gr.HTML js_on_load); `element` is the component's root.
