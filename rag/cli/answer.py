@@ -8,9 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.cli.index import add_filter_args, add_index_arg, filters_from, k_from
+from rag.cli.index import add_filter_args, add_index_arg, filters_from, filters_json, k_from, running_server
 from rag.answer.registry import DEFAULT_MODE, modes
 from rag.errors import BadQuestionError, NewsragError
+from rag.types import Answer
 
 
 def register(sub) -> None:
@@ -142,9 +143,14 @@ def run_ask(args: argparse.Namespace) -> int:
     else:
         items = [checked(AskItem(args.question, tuple(args.history)))]
     k, filters = k_from(args), filters_from(args)  # all of it before any model or index is loaded
-    service = _open(args)
+    server = running_server(args)
+    service = None if server is not None else _open(args)
     for item in items:
-        answer = service.ask(item.question, history=item.history, filters=filters, k=k, mode=args.mode)
+        if server is not None:  # a running `newsrag serve` of this index answers with its warm models
+            body = {"question": item.question, "history": list(item.history), "k": k, "mode": args.mode, **filters_json(filters)}
+            answer = Answer.from_json(server.call("/ask", body))
+        else:
+            answer = service.ask(item.question, history=item.history, filters=filters, k=k, mode=args.mode)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:

@@ -90,24 +90,39 @@ def run_index(args) -> int:
     return 0
 
 
-def run_search(args) -> int:
-    from rag.service import Newsrag
+def running_server(args):
+    """A client for the `newsrag serve` of this index when one is running (rag.localapi), else None."""
+    from rag import localapi
 
-    k, filters = k_from(args), filters_from(args)
-    svc = Newsrag.open(args.index)
-    hits = svc.search(args.query, k=k, filters=filters)
+    return localapi.client_for(args.index or default_index_dir())
+
+
+def filters_json(filters) -> dict:
+    return {"outlets": list(filters.outlets), "since": filters.since, "until": filters.until}
+
+
+def run_search(args) -> int:
+    from rag.validate import check_question
+
+    query, k, filters = check_question(args.query), k_from(args), filters_from(args)
+    server = running_server(args)
+    if server is not None:  # the server's warm models: no model load here
+        data = server.call("/search", {"query": query, "k": k, **filters_json(filters)})
+    else:
+        from rag.service import Newsrag
+
+        data = {"query": query, "hits": [h.to_json() for h in Newsrag.open(args.index).search(query, k=k, filters=filters)]}
     if args.json:
-        print(json.dumps({"query": args.query, "hits": [h.to_json() for h in hits]}, ensure_ascii=False, indent=1))
+        print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0
     from rag.types import outlet_label
 
-    if not hits:
+    if not data["hits"]:
         print("no passages match (check the filters)")
-    for h in hits:
-        a = h.article
-        print(f"[{h.rank}] {h.score:.3f}  {outlet_label(a)}  {a.published or '----------'}  {a.title}")
-        print(f"    {a.source_path} [{h.chunk.start}:{h.chunk.end}]")
-        print("    " + h.chunk.text.replace("\n", " ")[:160])
-        if h.also_in:
-            print("    also in: " + ", ".join(f"{outlet_label(o)} {o.source_path}" for o in h.also_in))
+    for h in data["hits"]:
+        print(f"[{h['rank']}] {h['score']:.3f}  {outlet_label(h['outlet'])}  {h['published'] or '----------'}  {h['title']}")
+        print(f"    {h['source_path']} [{h['start']}:{h['end']}]")
+        print("    " + h["text"].replace("\n", " ")[:160])
+        if h["also_in"]:
+            print("    also in: " + ", ".join(f"{outlet_label(o['outlet'])} {o['source_path']}" for o in h["also_in"]))
     return 0

@@ -26,22 +26,27 @@ def _positive(value: str) -> int:
 
 
 def run_lookup(args) -> int:
-    from rag.service import Newsrag
+    from rag.cli.index import running_server
     from rag.types import outlet_label
 
-    svc = Newsrag.open(args.index)
-    matches = svc.lookup(args.quote, k=args.k)
+    server = running_server(args)
+    if server is not None:  # the server's warm models: no model load here
+        data = server.call("/lookup", {"quote": args.quote, "k": args.k})
+    else:
+        from rag.service import Newsrag
+
+        data = {"query": args.quote, "matches": [m.to_json() for m in Newsrag.open(args.index).lookup(args.quote, k=args.k)]}
     if args.json:
-        print(json.dumps({"query": args.quote, "matches": [m.to_json() for m in matches]}, ensure_ascii=False, indent=1))
+        print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0
-    if not matches:
+    if not data["matches"]:
         print("no article carries this quote (no exact, near or paraphrased match)")
         return 0
-    for i, m in enumerate(matches, start=1):
-        a = m.article
-        mark = "  ★ earliest" if m.earliest else ""
-        repub = f"  (republication of {a.duplicate_of})" if a.duplicate_of else ""
-        print(f"[{i}] {m.match} {m.score:.2f}  {outlet_label(a)}  {a.published or '----------'}  {a.title}{mark}")
-        print(f"    {a.source_path} [{m.start}:{m.end}]{repub}")
-        print("    " + m.passage.replace("\n", " ")[:200])
+    for i, m in enumerate(data["matches"], start=1):
+        mark = "  ★ earliest" if m["earliest"] else ""
+        repub = f"  (republication of {m['duplicate_of']})" if m.get("duplicate_of") else ""
+        kind = "possible paraphrase" if m["match"] == "semantic" else m["match"]  # semantic: similar wording, not proof
+        print(f"[{i}] {kind} {m['score']:.2f}  {outlet_label(m['outlet'])}  {m['published'] or '----------'}  {m['title']}{mark}")
+        print(f"    {m['source_path']} [{m['start']}:{m['end']}]{repub}")
+        print("    " + m["passage"].replace("\n", " ")[:200])
     return 0
