@@ -186,3 +186,13 @@ def test_streaming_and_progress_are_escaped():
     assert_no_live_markup(render.render_streaming("<img src=x onerror=alert(1)>", "<b>"))
     out = render.render_progress("embedding <x>", 5, 10)
     assert "50%" in out and "&lt;x&gt;" in out
+
+
+def test_two_quotes_of_one_article_share_one_card():
+    a = article(aid="a1", outlet="半岛电视台")
+    s = a.text.index(QUOTE)
+    c1 = Citation(1, "a1", "半岛电视台", a.title, a.published, "", a.source_path, QUOTE, s, s + len(QUOTE))
+    c2 = Citation(2, "a1", "半岛电视台", a.title, a.published, "", a.source_path, QUOTE[:4], s, s + 4)
+    out = render.render_answer(Answer("q", "甲[1]。乙[2]。", False, "extractive", (c1, c2)), "t0", {"a1": a})
+    assert out.count('class="cite-card"') == 1 and 'id="t0-c1"' in out and 'id="t0-c2"' in out
+    assert out.count('class="card-head"') == 1 and 'href="#t0-c2"' in out and out.count('class="cite-quote"') == 2

@@ -31,9 +31,12 @@ def register(sub) -> None:
 
 @dataclass(frozen=True)
 class Conversation:
-    """What the chat remembers: the questions answered so far (oldest first) and the output form."""
+    """What the chat remembers: the (question, Answer) turns so far (oldest first) and the output form.
 
-    history: tuple[str, ...] = ()
+    The answers travel with the questions so that a follow-up quotes something new (rag.answer.plan).
+    """
+
+    history: tuple = ()
     as_json: bool = False
 
 
@@ -129,7 +132,7 @@ def run_chat(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("(cancelled)", file=sys.stderr, flush=True)
             continue
-        conv = replace(conv, history=conv.history + (question,))
+        conv = replace(conv, history=conv.history + ((question, answer),))
         if conv.as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:

@@ -31,6 +31,14 @@ class BuildStatus:
     message: str = ""
     started: float = field(default_factory=time.time)
     history: tuple[str, ...] = ()
+    stage_started: float = field(default_factory=time.monotonic)  # when `stage` began (for the ETA)
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left in this stage at its pace so far (None until there is a pace to go by)."""
+        if not self.total or self.done <= 0 or self.done >= self.total:
+            return None
+        elapsed = time.monotonic() - self.stage_started
+        return elapsed / self.done * (self.total - self.done) if elapsed > 1 else None
 
 
 class IndexManager:
@@ -67,14 +75,17 @@ class IndexManager:
 
     def _progress(self, state: str) -> Callable[[str, int, int], None]:
         def on_progress(stage: str, done: int, total: int) -> None:
-            self._status = BuildStatus(**{**self._status.__dict__, "state": state, "stage": stage, "done": done, "total": total})
+            cur = self._status
+            began = cur.stage_started if (cur.stage, cur.state) == (stage, state) else time.monotonic()
+            self._status = BuildStatus(**{**cur.__dict__, "state": state, "stage": stage, "done": done, "total": total, "stage_started": began})
 
         return on_progress
 
     def summary(self) -> dict[str, Any]:
         """Index facts for the status panel and the `status` API endpoint."""
         st = self._status
-        out: dict[str, Any] = {"state": st.state, "stage": st.stage, "done": st.done, "total": st.total, "message": st.message}
+        out: dict[str, Any] = {"state": st.state, "stage": st.stage, "done": st.done, "total": st.total, "message": st.message,
+                               "eta_s": st.eta_seconds()}
         svc = self.service
         if svc is None or svc.index is None:
             return out

@@ -147,7 +147,7 @@ class Handlers:
                     yield pending(answer.text[:i]), turns, history, ""
                     time.sleep(REVEAL_PAUSE)
             html = render.render_answer(answer, turn, self.service.index.articles)
-            history.append(q)
+            history.append((q, answer))  # the answer too: a follow-up does not repeat its quotes
         except NewsragError as exc:
             html = render.render_error(str(exc))
         except Exception as exc:  # never let one request break the session
@@ -234,9 +234,8 @@ class Handlers:
         busy = s["state"] in ("building-lexical", "embedding", "updating") and s.get("total")
         label = {"embedding": "dense embeddings", "updating": "re-indexing", "building-lexical": "lexical index"}.get(s["state"], s["state"])
         stage = s.get("stage", "")
-        if s["state"] == "embedding" and stage in ("reading", "chunking") and s["done"] >= s["total"] - 1:
-            stage = f"{stage} done, loading the embedding model"  # the indexer reports no progress while it loads
-        bar = render.render_progress(f"{label}: {stage}", s["done"], s["total"]) if busy else ""
+        eta = f" · about {s['eta_s']:.0f} s left" if s.get("eta_s") else ""
+        bar = render.render_progress(f"{label}: {stage}", s["done"], s["total"], eta) if busy else ""
         mode_txt = "hybrid (BM25 + dense)" if mode == "hybrid" else "lexical (BM25) — switches to hybrid when embeddings are ready" if self.manager.background_embed and s["state"] != "error" else mode
         head = (
             f'<div class="status" data-mode="{render.esc(mode)}" data-state="{render.esc(s["state"])}">'

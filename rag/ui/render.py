@@ -137,6 +137,36 @@ def render_citation_card(c: Citation, anchor: str, article: Article | None = Non
     )
 
 
+def render_article_card(cs: Sequence[Citation], turn: str, article: Article | None = None) -> str:
+    """One card per article: its head once, then each quote of it (anchors "<turn>-c<n>" on every quote)."""
+    if len(cs) == 1:
+        return render_citation_card(cs[0], f"{turn}-c{cs[0].n}", article)
+    first = cs[0]
+    nums = "".join(f"[{c.n}]" for c in cs)
+    quotes = []
+    for c in cs:
+        ok = quote_in_article(c, article)
+        warn = "" if ok or article is None else '<span class="warn">passage moved since this answer</span>'
+        quotes.append(f'<div class="cite-quote" id="{esc(turn)}-c{c.n}" data-n="{c.n}"><span class="num">[{c.n}]</span>{warn}'
+                      f"{_passage_block(c.quote, c.start, c.end, article, ok)}</div>")
+    spans = ", ".join(f"{c.start}–{c.end}" for c in cs)
+    return (
+        f'<div class="cite-card" data-n="{first.n}" data-quotes="{len(cs)}">'
+        f'<div class="card-head"><span class="num">{nums}</span>{_meta_line(first.outlet, first.published, first.title, first.url, "")}</div>'
+        f'{"".join(quotes)}<div class="card-foot">{esc(first.source_path)} · chars {spans}</div>'
+        "</div>"
+    )
+
+
+def _cards_by_article(answer: Answer, turn: str, articles: Mapping[str, Article]) -> tuple[dict[str, str], dict[int, str]]:
+    """(article_id -> its one card, citation number -> article_id), in citation order."""
+    grouped: dict[str, list[Citation]] = {}
+    for c in answer.citations:
+        grouped.setdefault(c.article_id, []).append(c)
+    cards = {aid: render_article_card(cs, turn, articles.get(aid)) for aid, cs in grouped.items()}
+    return cards, {c.n: c.article_id for c in answer.citations}
+
+
 def link_markers(text: str, turn: str, known: Sequence[int]) -> str:
     """Escape answer text and turn each known [n] into an anchor to its card."""
     known_set = set(known)
@@ -170,7 +200,7 @@ def render_answer(answer: Answer, turn: str, articles: Mapping[str, Article] | N
             f"{_notice(answer.notice)}</div>"
         )
     known = [c.n for c in answer.citations]
-    cards = {c.n: render_citation_card(c, f"{turn}-c{c.n}", articles.get(c.article_id)) for c in answer.citations}
+    cards, article_of = _cards_by_article(answer, turn, articles)  # one card per article
     groups = [(outlet, nums) for outlet, nums in answer.groups if nums]
     banner = '<div class="disagree">⚠ The outlets disagree — compare the sources side by side · 各媒体说法不一</div>' if answer.disagreement else ""
     head = f'<div class="answer" data-mode="{esc(answer.mode)}">{banner}{_notice(answer.notice)}'
@@ -181,7 +211,7 @@ def render_answer(answer: Answer, turn: str, articles: Mapping[str, Article] | N
         cols = []
         for outlet, nums in groups:
             col_lines = "".join(f"<p>{h}</p>" for h, ns in lines if ns and owner.get(ns[0]) == outlet)
-            col_cards = "".join(cards.pop(n) for n in nums if n in cards)
+            col_cards = "".join(cards.pop(article_of[n]) for n in nums if article_of.get(n) in cards)
             cols.append(f'<div class="outlet-col"><h4>{esc(outlet_label(outlet, UNKNOWN_OUTLET_UI))}</h4><div class="answer-text">{col_lines}</div>{col_cards}</div>')
         rest = "".join(cards.values())
         return head + f'<div class="answer-text">{intro}</div><div class="outlet-cols">{"".join(cols)}</div>{rest}</div>'
@@ -279,9 +309,10 @@ def render_article(article: Article, republished_in: Sequence[Article] = ()) -> 
     )
 
 
-def render_progress(label: str, done: int, total: int) -> str:
+def render_progress(label: str, done: int, total: int, suffix: str = "") -> str:
+    """A bar with "label done/total (pct)" and an optional suffix (the ETA); the CLI's tqdm shows the same counts."""
     pct = 100.0 * done / total if total else 0.0
     return (
         f'<div class="progress" role="progressbar" aria-valuenow="{pct:.0f}" aria-valuemin="0" aria-valuemax="100">'
-        f'<div class="bar" style="width:{pct:.1f}%"></div><span>{esc(label)} {done}/{total} ({pct:.0f}%)</span></div>'
+        f'<div class="bar" style="width:{pct:.1f}%"></div><span>{esc(label)} {done}/{total} ({pct:.0f}%){esc(suffix)}</span></div>'
     )

@@ -31,6 +31,8 @@ a.cite-mark:hover {background: #dbeafe;}
 .outlet-col {border-top: 3px solid #64748b; padding-top: 4px; display: flex; flex-direction: column; gap: 8px;}
 .outlet-col h4 {margin: 2px 0; font-size: 1em;}
 .cite-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; background: var(--background-fill-secondary); scroll-margin: 80px; transition: box-shadow .3s;}
+.cite-quote {margin-top: 6px; scroll-margin: 80px;}
+.cite-quote .num {font-weight: 700; color: #2563eb; margin-right: 6px;}
 .cite-card.active, .cite-card:target {box-shadow: 0 0 0 3px #f59e0b; }
 /* A card head is one line at any column width: number, outlet and date never break; the title takes
    what is left and ellipsizes (its full text is in its tooltip and on the linked page). */
@@ -83,7 +85,7 @@ element.addEventListener('click', function (ev) {
   var card = element.querySelector('[id="' + a.getAttribute('data-target') + '"]');
   if (!card) return;
   element.querySelectorAll('.cite-card.active').forEach(function (c) { c.classList.remove('active'); });
-  card.classList.add('active');
+  (card.closest('.cite-card') || card).classList.add('active');  // a quote inside an article's card marks the card
   card.scrollIntoView({behavior: 'smooth', block: 'center'});
 });
 """
