@@ -140,11 +140,11 @@ class Answer:
         }
 
 
-UNKNOWN_OUTLET_CLI = "?"  # the terminal's label for an article whose outlet is not known
-UNKNOWN_OUTLET_UI = "(unknown outlet)"  # the web app's
+UNKNOWN_OUTLET = "(unknown)"  # the one label, in the terminal and the web app, of an article whose outlet is not known
+UNKNOWN_OUTLET_CLI = UNKNOWN_OUTLET_UI = UNKNOWN_OUTLET
 
 
-def outlet_label(item: Any, unknown: str = UNKNOWN_OUTLET_CLI) -> str:
+def outlet_label(item: Any, unknown: str = UNKNOWN_OUTLET) -> str:
     """The one name under which an outlet is shown: its canonical name, the same in every listing.
 
     `item` is anything with an `outlet` (Article, Citation, an upload result) or the name itself.
@@ -152,7 +152,7 @@ def outlet_label(item: Any, unknown: str = UNKNOWN_OUTLET_CLI) -> str:
 
     Example:
         >>> outlet_label(Citation(1, "a1", "", "t", None, "", "a.txt", "q", 0, 1))
-        '?'
+        '(unknown)'
         >>> outlet_label("半岛电视台", UNKNOWN_OUTLET_UI)
         '半岛电视台'
     """

@@ -81,13 +81,13 @@ def test_one_outlet_label_in_list_summary_and_answers():
     assert "看中国（美国之音）" not in out, "the republished-from source is its own column, not part of the label"
     assert "看中国" in row3 and "美国之音" in row3
     per_outlet = next(ln for ln in out.splitlines() if ln.startswith("per outlet: "))
-    assert "看中国 1" in per_outlet and "? 1" in per_outlet, per_outlet
+    assert "看中国 1" in per_outlet and "(unknown) 1" in per_outlet, per_outlet
     row4 = next(ln for ln in out.splitlines() if ln.startswith(ROWS[3].article_id))
-    assert row4.split()[3] == "?", "no known outlet: ? in the CLI"
-    assert outlet_label(ROWS[3]) == "?" and outlet_label(ROWS[2]) == "看中国"
+    assert row4.split()[3] == "(unknown)", "no known outlet: the same label as in the web app"
+    assert outlet_label(ROWS[3]) == "(unknown)" and outlet_label(ROWS[2]) == "看中国"
     cite = Citation(1, ROWS[3].article_id, "", "t", None, "", "f4.md", "正文。", 0, 3)
-    assert outlet_label(cite) == "?" and outlet_label("  ") == "?"
-    assert '<span class="outlet">(unknown outlet)</span>' in render._meta_line(cite.outlet, None, "t", "")
+    assert outlet_label(cite) == "(unknown)" and outlet_label("  ") == "(unknown)"
+    assert '<span class="outlet">(unknown)</span>' in render._meta_line(cite.outlet, None, "t", "")
     assert f"<td>{UNKNOWN_OUTLET_UI}</td>" in render.render_article(ROWS[3])
     assert "<td>看中国</td>" in render.render_article(ROWS[2])
 
@@ -100,4 +100,4 @@ def test_cli_printers_use_the_label():
     out = io.StringIO()
     with redirect_stdout(out):
         print_answer(Answer("问？", "正文。[1]", False, "extractive", (cite,)))
-    assert "[1] ? · 标题 · 日期不详" in out.getvalue()
+    assert "[1] (unknown) · 标题 · 日期不详" in out.getvalue()

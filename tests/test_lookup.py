@@ -163,4 +163,9 @@ def test_paraphrase_is_semantic_with_the_real_embedder(seeds_hybrid):
     assert top.article.outlet == "观察者网" and "未遂的政变" in top.passage and top.score >= 0.92
     assert svc.lookup("量子计算机在火星上种植了紫色的土豆并出口到木星") == []
     # Exact still wins over semantic for a verbatim quote, with the embedder on.
-    assert svc.lookup(QUOTE_004)[0].match == "exact"
+    verbatim = svc.lookup(QUOTE_004)
+    assert verbatim[0].match == "exact"
+    # Beside the verbatim carrier, a same-topic sentence is no paraphrase (the calibrated, higher bar).
+    from rag.lookup import SEMANTIC_MIN_BESIDE_EXACT
+
+    assert all(m.score >= SEMANTIC_MIN_BESIDE_EXACT for m in verbatim if m.match == "semantic")

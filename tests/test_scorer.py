@@ -150,6 +150,7 @@ def test_onnx_backend_gives_the_torch_scores_without_torch():
 
     code = ("import sys; from rag.answer.scorer import load_scorer, pair_text; "
             "load_scorer().score([pair_text('谁？', '他。')]); print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    for _ in range(2):  # the first run may export into this session's cache (that needs torch); the second must not
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

@@ -365,6 +365,7 @@ class OnnxAnswerScorer:
     def _encode(self, batch: Sequence[tuple[str, str]]):
         import numpy as np
 
+        self.tokenizer.no_truncation()  # the question alone, uncut, to choose the strategy
         questions = self.tokenizer.encode_batch([a for a, _ in batch], add_special_tokens=False)
         longest = max(len(q.ids) for q in questions)
         # As AnswerScorer: cut the candidate only, unless a question alone nearly fills max_length.

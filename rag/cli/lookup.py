@@ -44,9 +44,8 @@ def run_lookup(args) -> int:
         return 0
     for i, m in enumerate(data["matches"], start=1):
         mark = "  ★ earliest" if m["earliest"] else ""
-        repub = f"  (republication of {m['duplicate_of']})" if m.get("duplicate_of") else ""
         kind = "possible paraphrase" if m["match"] == "semantic" else m["match"]  # semantic: similar wording, not proof
         print(f"[{i}] {kind} {m['score']:.2f}  {outlet_label(m['outlet'])}  {m['published'] or '----------'}  {m['title']}{mark}")
-        print(f"    {m['source_path']} [{m['start']}:{m['end']}]{repub}")
+        print(f"    {m['source_path']} [{m['start']}:{m['end']}]")
         print("    " + m["passage"].replace("\n", " ")[:200])
     return 0
