@@ -40,6 +40,23 @@ def register(sub) -> None:
     p.set_defaults(func=run_eval)
 
 
+def _preload_scorer(mode: str) -> None:
+    """Start loading the learned answer scorer in a thread (rag.answer.scorer.load_scorer is locked and cached)."""
+    if mode != "extractive":
+        return
+    import threading
+
+    from rag.answer.scorer import load_scorer
+
+    def load() -> None:
+        try:
+            load_scorer()
+        except Exception:  # noqa: BLE001 - the answer itself loads it again and reports the error
+            pass
+
+    threading.Thread(target=load, name="scorer-preload", daemon=True).start()
+
+
 def _open(args):
     from rag.service import Newsrag
 
@@ -144,7 +161,10 @@ def run_ask(args: argparse.Namespace) -> int:
         items = [checked(AskItem(args.question, tuple(args.history)))]
     k, filters = k_from(args), filters_from(args)  # all of it before any model or index is loaded
     server = running_server(args)
-    service = None if server is not None else _open(args)
+    service = None
+    if server is None:
+        _preload_scorer(args.mode)  # on the other core, while the index and the embedder load
+        service = _open(args)
     for item in items:
         if server is not None:  # a running `newsrag serve` of this index answers with its warm models
             body = {"question": item.question, "history": list(item.history), "k": k, "mode": args.mode, **filters_json(filters)}
