@@ -14,15 +14,20 @@ from rag.errors import BadQuestionError, NewsragError
 from rag.types import Answer
 
 
+def add_answer_args(p: argparse.ArgumentParser) -> None:
+    """The options every answering command shares (ask, chat): index, filters, -k, --mode."""
+    add_index_arg(p)
+    add_filter_args(p)
+    p.add_argument("-k", type=int, default=8, help="passages retrieved per question (default 8)")
+    p.add_argument("--mode", choices=modes(), default=DEFAULT_MODE, help="extractive (offline, learned scorer; default), rules (the older lexical rules) or llm (falls back to extractive)")
+
+
 def register(sub) -> None:
     p = sub.add_parser("ask", help="answer a question from the corpus, citing outlet, article and passage")
     p.add_argument("question", nargs="?", help="the question (zh or en)")
     p.add_argument("--history", action="append", default=[], metavar="EARLIER_QUESTION", help="an earlier question of the conversation (repeatable, oldest first), so a follow-up like 那他们呢？ is understood")
     p.add_argument("--questions", metavar="FILE", help='answer every line of FILE (UTF-8) in order: a question, or JSON {"q": "...", "history": ["...", ...]}')
-    add_index_arg(p)
-    add_filter_args(p)
-    p.add_argument("-k", type=int, default=8, help="passages retrieved per question (default 8)")
-    p.add_argument("--mode", choices=modes(), default=DEFAULT_MODE, help="extractive (offline, learned scorer; default), rules (the older lexical rules) or llm (falls back to extractive)")
+    add_answer_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.set_defaults(func=run_ask)
 

@@ -11,8 +11,8 @@ import json
 import sys
 from dataclasses import dataclass, replace
 
-from rag.answer.registry import DEFAULT_MODE, modes
-from rag.cli.index import add_filter_args, add_index_arg, filters_from, k_from
+from rag.cli.answer import add_answer_args
+from rag.cli.index import filters_from, k_from
 from rag.errors import NewsragError
 
 HELP = "commands: /new starts over · /json toggles JSON output · /quit (or Ctrl-D) ends · /help shows this"
@@ -21,10 +21,7 @@ COMMANDS = ("/new", "/json", "/quit", "/exit", "/help")
 
 def register(sub) -> None:
     p = sub.add_parser("chat", help="a conversation in the terminal: follow-up questions use the earlier ones (/new, /json, /quit)")
-    add_index_arg(p)
-    add_filter_args(p)
-    p.add_argument("-k", type=int, default=8, help="passages retrieved per question (default 8)")
-    p.add_argument("--mode", choices=modes(), default=DEFAULT_MODE, help="answer mode, as for `newsrag ask`")
+    add_answer_args(p)
     p.add_argument("--json", action="store_true", help="start with JSON output (one `ask --json` object per answer; /json toggles)")
     p.set_defaults(func=run_chat)
 

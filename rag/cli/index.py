@@ -64,7 +64,13 @@ def run_index(args) -> int:
     from rag.index.build import build_index
 
     index_dir = args.index or default_index_dir()
-    rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=not args.json and sys.stderr.isatty())
+    bars = not args.json and sys.stderr.isatty()
+
+    def step(stage: str, done: int, total: int) -> None:  # the model load has no bar of its own: say it
+        if bars and stage == "loading the embedding model":
+            print(f"loading the embedding model ({total} chunks to embed)…", file=sys.stderr, flush=True)
+
+    rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=bars, on_progress=step)
     m = rep.manifest.to_json()
     if args.json:
         out = {

@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -268,8 +267,7 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev: PreviousBuild | N
         reused = {i: old_rows[k] for i, k in enumerate(keys) if k in old_rows}
     todo = len(chunks) - len(reused)
     report("loading the embedding model", 0, todo)
-    if progress:
-        print(f"loading the embedding model {spec} ({todo} chunks to embed)…", file=sys.stderr, flush=True)
+    log.info("loading the embedding model %s (%d chunks to embed)", spec, todo)
     embedder = load_embedder(spec)
     info = EmbedderInfo(**describe(embedder), spec=spec)
     if old is not None and old.model_id != info.model_id:
