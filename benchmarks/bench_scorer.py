@@ -26,7 +26,7 @@ def main() -> int:
     import train_scorer as ts
     from rag.answer.scorer import load_scorer, quantized
 
-    _, val = ts.cmrc_rows(random.Random(13), 3)
+    _, val, _, _ = ts.cmrc_rows(random.Random(13), 3)
     groups = [g for g in val if g]
     base = load_scorer()
     variants = [("float32", base)]

