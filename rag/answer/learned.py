@@ -134,7 +134,17 @@ def score(plan: QueryPlan, cands: Sequence[Candidate], scorer: AnswerScorer, con
         return []
     feats = candidate_features(plan, cands, scorer)
     combine = scorer.card.combiner
-    probs = [combine.probability(f) if combine else scorer.card.probability(f[0]) for f in feats]
+    if combine:
+        unknown = [name for name in combine.features if name not in FEATURES]
+        if unknown:
+            from rag.errors import ModelError
+
+            raise ModelError(f"the scorer card's combiner uses {unknown}, this newsrag computes {list(FEATURES)}; "
+                             "re-run scripts/calibrate_scorer.py or reinstall newsrag")
+        pick = [FEATURES.index(name) for name in combine.features]
+        probs = [combine.probability([f[i] for i in pick]) for f in feats]
+    else:
+        probs = [scorer.card.probability(f[0]) for f in feats]
     out = [Scored(c, p * type_factor(plan, c, config)) for c, p in zip(cands, probs)]
     out.sort(key=lambda s: (-s.p, s.cand.hit.rank, s.cand.start))
     return out
