@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 SETS = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
 # Sets 8-12 were measured blind once (on scorer v1, docs/BENCHMARKS.md); scorer v2 is calibrated on 1-12.
 SETS_V2 = SETS + ("heldout8", "heldout9", "heldout10", "heldout11", "heldout12")
+# Sets 13 and 14 were measured blind once on scorer v2; v3 is calibrated on 1-14. Set 15 is blind.
+SETS_V3 = SETS_V2 + ("heldout13", "heldout14")
 
 
 def fit_logistic(rows: list[tuple[float, ...]], labels: list[int], l2: float = 1e-3, steps: int = 3000, lr: float = 0.5):
@@ -112,7 +114,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-write", action="store_true", help="print the fit and the curve, leave scorer.json alone")
     ap.add_argument("--scorer", type=Path, default=None, help="scorer folder to calibrate (default: the shipped one)")
-    ap.add_argument("--sets", nargs="+", default=list(SETS_V2), help="calibration sets under tests/data (default: heldout 1-12)")
+    ap.add_argument("--sets", nargs="+", default=list(SETS_V3), help="calibration sets under tests/data (default: heldout 1-14)")
     ap.add_argument("--features", nargs="+", default=list(FEATURES), help="combiner features, a subset of rag.answer.learned.FEATURES")
     ap.add_argument("--compare", action="store_true", help="also print AUC and top-1 for other feature subsets")
     ap.add_argument("--cache", type=Path, default=None, help="keep the scored candidates in this JSON file (re-fits skip the model)")
@@ -131,7 +133,8 @@ def main() -> int:
     questions = collect(args)
     if args.compare:
         print("features                                   refusal AUC   best candidate holds a key fact")
-        for names in (FEATURES, ("logit", "lexical_score", "rank_prior"), ("logit", "rank_prior"), ("logit",), ("lexical_score",)):
+        for names in (FEATURES, FEATURES[:4], ("logit", "lexical_score", "rank_prior", "slot"), ("logit", "lexical_score", "rank_prior"),
+                      ("logit", "rank_prior", "slot"), ("logit", "rank_prior"), ("logit",), ("lexical_score",)):
             _, best, top1, _, _ = fit(questions, tuple(names))
             a = auc([p for ok, p in best if ok], [p for ok, p in best if not ok])
             print(f"  {' + '.join(names):<40} {a:.3f}         {top1:.3f}")

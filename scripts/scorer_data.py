@@ -18,6 +18,11 @@ all from ../shared, none of them evaluation data:
 3. `other_article_negatives(...)`: for CRUD questions, sentences of the most similar article that
    does not hold the answer: all negative, so the scorer learns that "about the same event" is not
    "answers the question".
+4. `erased(...)` (scorer v3): the answer sentence itself with the answer span deleted or replaced by
+   a vague filler ("有关方面", "一些"): a negative that matches the question as well as the positive
+   does, so the only thing to learn from the pair is whether the asked span is there. This is the
+   plausible unanswerable of the blind sets ("在一个滑雪胜地度假" for "哪个滑雪场"). Added to a
+   group with probability `ERASE_SHARE` (set by scripts/train_scorer.py --erase).
 
 Every row is (question, candidate text, label) with the candidate built by rag.answer.scorer.pair_text,
 exactly as the answerer builds it at run time.
@@ -35,6 +40,8 @@ from rag.chunk import split_sentences
 
 MAX_SENTENCE = 200
 Row = tuple[str, str, float]
+ERASE_SHARE = 0.0  # probability that a group also gets its answer-erased twin as a negative (train_scorer --erase)
+FILLERS = ("", "", "", "有关方面", "一些", "相关", "其")
 
 OPENERS = ("", "", "想问一下，", "之前看到一篇报道，", "我记得有新闻说", "请问，", "有篇文章里提到", "看到个说法，",
            "帮我查一下：", "刚才读到", "前几天看新闻，")
@@ -90,6 +97,28 @@ def candidate(question: str, text: str, spans: Sequence[tuple[int, int]], k: int
     return pair_text(question, sent, title, before[-80:], after[:80])
 
 
+def erased(question: str, text: str, title: str, pos: int, answer: str, rng: random.Random) -> Row | None:
+    """Sentence `pos` of `text` with `answer` deleted or replaced by a vague filler, as a negative row
+    (None when the answer is not in it, is most of it, or the edit changes the sentence split).
+
+    Example:
+        >>> import random
+        >>> q, cand, label = erased("谁宣布了辞职？", "周一的会议开到深夜。总理张三在会后宣布辞职。", "", 1, "张三", random.Random(0))
+        >>> "张三" in cand, label
+        (False, 0.0)
+    """
+    spans = sentences(text)
+    s, e = spans[pos]
+    sent = text[s:e]
+    at = sent.find(answer)
+    if at < 0 or not answer or len(answer) > 0.6 * len(sent):
+        return None
+    new_text = text[:s] + sent[:at] + rng.choice(FILLERS) + sent[at + len(answer) :] + text[e:]
+    if len(sentences(new_text)) != len(spans):
+        return None
+    return (*candidate(question, new_text, sentences(new_text), pos, title), 0.0)
+
+
 def group(question: str, text: str, title: str, pos: int, answer: str, rng: random.Random, n_hard: int,
           prefer: Callable[[str], bool] | None = None, extra_negative: int | None = None) -> list[Row]:
     """Rows for one question over one text: the positive sentence `pos`, then negatives: `extra_negative`
@@ -111,6 +140,8 @@ def group(question: str, text: str, title: str, pos: int, answer: str, rng: rand
     if rest:
         hard.append(rng.choice(rest))
     rows += [(*candidate(question, text, spans, k, title), 0.0) for k in hard]
+    if ERASE_SHARE and rng.random() < ERASE_SHARE and (twin := erased(question, text, title, pos, answer, rng)):
+        rows.append(twin)
     return rows
 
 

@@ -82,6 +82,11 @@ def _examples(question: str, title: str, text: str, answer: str, answer_start: i
     rows += [(*cand(k), 0.0) for k in hard]
     if foreign:
         rows.append((*pair_text(question, rng.choice(foreign), "", "", ""), 0.0))
+    if scorer_data.ERASE_SHARE and rng.random() < scorer_data.ERASE_SHARE:
+        k = scorer_data.answer_sentence(text, answer, answer_start)  # its sentence split drops shorter pieces
+        twin = scorer_data.erased(question, text, title, k, answer, rng) if k is not None else None
+        if twin:
+            rows.append(twin)
     return rows
 
 
@@ -181,7 +186,10 @@ def main() -> int:
     ap.add_argument("--replay", type=float, default=1.0, help="share of the as-written questions kept")
     ap.add_argument("--init", type=Path, help="continue from this trained scorer folder instead of e5's layers")
     ap.add_argument("--name", default="scorer-v1.safetensors", help="weights file name")
+    ap.add_argument("--erase", type=float, default=0.0,
+                    help="share of questions that also get their answer sentence with the answer erased, as a negative (scorer_data.erased)")
     args = ap.parse_args()
+    scorer_data.ERASE_SHARE = args.erase
 
     import torch
     from safetensors.torch import save_file
@@ -284,7 +292,7 @@ def main() -> int:
             "seconds": round(time.time() - t0), "validation_top1_before": round(acc0, 4), "validation_top1": round(acc, 4),
             "validation_questions": sum(1 for g in val if g), "seed": args.seed,
             "spoken_validation_top1_before": spoken0 and round(spoken0, 4), "spoken_validation_top1": spoken_acc and round(spoken_acc, 4),
-            "recipe": {"spoken": spoken, "news_articles": args.news, "replay": args.replay, "hard": args.hard,
+            "recipe": {"spoken": spoken, "news_articles": args.news, "replay": args.replay, "hard": args.hard, "erase": args.erase,
                        "max_length": args.max_length, "init": str(args.init.name) if args.init else None},
         },
     }

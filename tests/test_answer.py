@@ -431,3 +431,47 @@ def test_unseen_first_prefers_new_quotes_above_the_threshold():
     assert unseen_first(plan, [old, new], threshold=0.5) == [new]
     assert unseen_first(plan, [old, new], threshold=0.85) == [old, new]  # nothing new answers: repeat
     assert unseen_first(make_plan("甲说了什么？"), [old, new], threshold=0.5) == [old, new]
+
+
+def _scored_sentences(*specs):
+    """Scored candidates for select(): (article id, outlet, text, p) each, one sentence per article text."""
+    from rag.answer.candidates import Candidate
+    from rag.answer.learned import Scored
+    from rag.types import Article, Chunk, Hit
+
+    texts: dict[str, str] = {}
+    for aid, _, sentence, _ in specs:
+        texts[aid] = texts.get(aid, "") + sentence
+    out, used = [], {}
+    for rank, (aid, outlet, sentence, p) in enumerate(specs, start=1):
+        art = Article(article_id=aid, title="t", outlet=outlet, text=texts[aid], source_path=f"{aid}.md", format="markdown")
+        hit = Hit(rank=rank, score=1.0, chunk=Chunk(f"{aid}#0", aid, 0, len(art.text), art.text), article=art)
+        start = art.text.index(sentence, used.get(aid, 0))
+        used[aid] = start + len(sentence)
+        out.append(Scored(Candidate(hit=hit, start=start, end=start + len(sentence), text=sentence, folded=sentence, position=0), p))
+    return out
+
+
+def test_learned_select_quotes_a_near_equal_sentence_of_the_same_article_once():
+    from rag.answer.learned import LearnedConfig, select
+    from rag.answer.plan import make_plan
+
+    scored = _scored_sentences(("a", "晨报", "部长周一接受了采访。", 0.9), ("a", "晨报", "他说约有1.2万人被转移。", 0.8),
+                               ("b", "晨报", "部长周一接受了采访。", 0.85), ("c", "晚报", "天气预计好转。", 0.2))
+    chosen, _ = select(make_plan("部长说转移了多少人？"), scored, 0.5, LearnedConfig())
+    texts = [s.cand.text for s in chosen]
+    assert "他说约有1.2万人被转移。" in texts  # the same article's next sentence: quoted
+    assert texts.count("部长周一接受了采访。") == 1  # its republication (article b): not quoted again
+    assert "天气预计好转。" not in texts  # under the bar
+
+
+def test_learned_select_compares_articles_of_one_outlet():
+    from rag.answer.learned import LearnedConfig, select
+    from rag.answer.plan import make_plan
+
+    scored = _scored_sentences(("a", "GNews", "路透社称有5000人被捕。", 0.9), ("a", "GNews", "路透社还说局势平静。", 0.5),
+                               ("b", "GNews", "美联社称近8000人被捕。", 0.4))
+    plan = make_plan("路透社和美联社说的被捕人数对得上吗？")
+    assert plan.compare
+    chosen, _ = select(plan, scored, 0.5, LearnedConfig())
+    assert {s.cand.hit.article.article_id for s in chosen} == {"a", "b"}

@@ -48,3 +48,14 @@ def test_other_article_negatives_never_contain_the_answer():
     assert rows and all(label == 0.0 for *_, label in rows)
     assert all("三天内" not in passage for _, passage, _ in rows)
     assert any("抗议" in passage for _, passage, _ in rows), "the most similar other article is used"
+
+
+def test_erased_twin_lacks_the_answer_and_is_negative():
+    text = TEXT
+    pos = scorer_data.answer_sentence(text, "王建国", None)
+    for seed in range(6):
+        twin = scorer_data.erased("委员会主席是谁？", text, "选举", pos, "王建国", random.Random(seed))
+        assert twin is not None
+        question, cand, label = twin
+        assert label == 0.0 and "王建国" not in cand and "计票将在三天内完成" in cand
+    assert scorer_data.erased("谁？", text, "", pos, "不在句中", random.Random(0)) is None

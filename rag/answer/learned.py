@@ -9,8 +9,9 @@ Steps, for a QueryPlan and its retrieved hits:
    support and score of rag.answer.extractive) into P(this sentence answers the question);
    a number or date question's candidate that holds no figure / date gets `type_miss` of that;
 4. refuse when the best probability is under the calibrated threshold;
-5. quote the best sentence, plus near-equals from other articles (other outlets first); for a
-   comparison, the best sentence of each outlet; if two outlets give different figures for the
+5. quote the best sentence, plus near-equals (other outlets first, then other articles, then the
+   same article's other sentences); for a comparison, the best sentence of each outlet, or of
+   each article when the compared sources are not outlets of the index; if two outlets give different figures for the
    asked quantity, say so and quote both (rag.answer.compare);
 6. compose with outlet framing and citation markers (rag.answer.extractive.compose).
 
@@ -30,6 +31,7 @@ from rag.answer.plan import QueryPlan
 from rag.answer.refusal import refusal_answer
 from rag.answer.scorer import AnswerScorer, load_scorer, pair_text
 from rag.answer.scoring import type_match
+from rag.answer.slots import SLOT_TYPES, answer_slots
 from rag.text.fold import fold
 from rag.types import Answer, Hit
 
@@ -45,7 +47,7 @@ class LearnedConfig:
     per_named_outlet: int = 2
     max_sentences: int = 3
     max_compare_outlets: int = 4
-    keep_ratio: float = 0.8  # another sentence is quoted when it scores this share of the best
+    keep_ratio: float = 0.6  # another sentence is quoted when it scores this share of the best
     compare_floor: float = 0.5  # an outlet's sentence joins a comparison from this share of the threshold
     type_miss: float = 0.5  # a number/date question's candidate without a figure/date keeps this share
 
@@ -98,20 +100,25 @@ def neighbours(c: Candidate) -> tuple[str, str]:
     return before[-80:], after[:80]
 
 
-FEATURES = ("logit", "lexical_support", "lexical_score", "rank_prior")
+FEATURES = ("logit", "lexical_support", "lexical_score", "rank_prior", "slot")
 
 
 def features(plan: QueryPlan, cands: Sequence[Candidate], logits: Sequence[float]) -> list[tuple[float, ...]]:
-    """Per candidate: the cross-encoder's logit and the lexical support/score of rag.answer.extractive
-    (key-term coverage, answer-type cue), which see exact names and figures the encoder may miss."""
+    """Per candidate: the cross-encoder's logit, the lexical support/score of rag.answer.extractive
+    (key-term coverage, answer-type cue), which see exact names and figures the encoder may miss,
+    the retrieval rank prior, and `slot`: 0 when a number / date / who / where question's
+    candidate holds no figure / date / name / place that the question does not already contain
+    (rag.answer.slots), else 1. A scorer card's combiner uses the ones it names."""
     from rag.answer.extractive import analyze, score_candidates
 
     q = analyze(plan.question, plan.history, rewritten=plan.query)
     lexical = {(s.cand.hit.article.article_id, s.cand.start): s for s in score_candidates(q, cands)}
+    asks_slot = plan.kind in SLOT_TYPES and not plan.info.attribution
     out = []
     for c, x in zip(cands, logits):
         lx = lexical.get((c.hit.article.article_id, c.start))
-        out.append((x, lx.support if lx else 0.0, lx.score if lx else 0.0, 1.0 / (1.0 + 0.25 * (c.hit.rank - 1))))
+        slot = 0.0 if asks_slot and not answer_slots(plan.info, c.text) else 1.0
+        out.append((x, lx.support if lx else 0.0, lx.score if lx else 0.0, 1.0 / (1.0 + 0.25 * (c.hit.rank - 1)), slot))
     return out
 
 
@@ -150,6 +157,13 @@ def score(plan: QueryPlan, cands: Sequence[Candidate], scorer: AnswerScorer, con
     return out
 
 
+def _repeats(s: Scored, chosen: Sequence[Scored]) -> bool:
+    """Whether `s` is already quoted: an overlapping span of the same article, or the same sentence
+    in a republication."""
+    return any((c.cand.hit.article.article_id == s.cand.hit.article.article_id and s.cand.start < c.cand.end and c.cand.start < s.cand.end)
+               or c.cand.folded == s.cand.folded for c in chosen)
+
+
 def select(plan: QueryPlan, scored: Sequence[Scored], threshold: float, config: LearnedConfig) -> tuple[list[Scored], bool]:
     """The sentences to quote, grouped by outlet, and whether outlets disagree on a figure."""
     best = scored[0]
@@ -161,17 +175,24 @@ def select(plan: QueryPlan, scored: Sequence[Scored], threshold: float, config: 
             top = next((s for s in scored if s.outlet == outlet), None)
             if top is not None and top.p >= floor and top.outlet not in {c.outlet for c in chosen}:
                 chosen.append(top)
+        if len(plan.outlets) < 2:  # the compared sources may be articles of one outlet (reposts of two agencies)
+            for s in scored:
+                if len(chosen) >= config.max_compare_outlets or s.p < floor:
+                    break
+                if not _repeats(s, chosen) and s.cand.hit.article.article_id not in {c.cand.hit.article.article_id for c in chosen}:
+                    chosen.append(s)
     else:
+        # Near-equals are quoted too, other outlets first, then other articles, then the same
+        # article's other sentences (the fact is often the sentence after the one that matches).
         bar = max(threshold, config.keep_ratio * best.p)
         pool = [s for s in scored[1:] if s.p >= bar]
-        for prefer_new_outlet in (True, False):
+        for prefer in ("outlet", "article", None):
             for s in pool:
-                if len(chosen) >= config.max_sentences or s in chosen:
+                if len(chosen) >= config.max_sentences or s in chosen or _repeats(s, chosen):
                     continue
-                articles = {c.cand.hit.article.article_id for c in chosen}
-                if s.cand.hit.article.article_id in articles:
+                if prefer == "outlet" and s.outlet in {c.outlet for c in chosen}:
                     continue
-                if prefer_new_outlet and s.outlet in {c.outlet for c in chosen}:
+                if prefer == "article" and s.cand.hit.article.article_id in {c.cand.hit.article.article_id for c in chosen}:
                     continue
                 chosen.append(s)
 

@@ -41,10 +41,12 @@ _EN_TYPE_CUES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     ("stance", re.compile(r"\b(characteri[sz]e[ds]?|describe[ds]?|view|stance|position on|react(ed)?|respond(ed)?)\b", re.I)),
 )
 # "How do the outlets differ / agree?" -> side-by-side answer.
-_ZH_COMPARE_RE = re.compile(r"各(家)?媒体|各家|不同媒体|媒体之间|说法(是否)?一致|一致吗|是否一致|有何不同|有什么不同|有何差异|有什么差异|分歧|如何报道|怎么报道|怎样报道|各方(的)?报道|对比")
+_ZH_COMPARE_RE = re.compile(r"各(家)?媒体|各家|不同媒体|媒体之间|说法(是否)?一致|一致吗|是否一致|有何不同|有什么不同|有何差异|有什么差异|分歧|如何报道|怎么报道|怎样报道|各方(的)?报道|对比"
+                            r"|对得上|能对上|对不上|(是|说的是)?(一样|相同)(的)?吗|是否(一样|相同)|一样不一样|同一个|各(自|是)|两边|差(了|得)?(多少|多|不少)")
 _EN_COMPARE_RE = re.compile(r"\b(outlets?|media|sources|reports?)\b.*\b(differ|agree|disagree|compare|consistent|report(ed)? (it|this|the))\b|\bdiffer(ent)? (outlets|media)\b|\bcompare\b", re.I)
 # Words that say *how* to answer a comparison, not what it is about; kept out of retrieval.
-_ZH_COMPARE_META_RE = re.compile(r"各(家|个)?(媒体|网站|报纸|方)|不同媒体|媒体之间|的?说法|报道的?|是否一致|一致吗|有何不同|有什么不同|有何差异|有什么差异|如何|怎么|怎样|对比|分别|之间|和|与|吗|？|\?")
+_ZH_COMPARE_META_RE = re.compile(r"各(家|个)?(媒体|网站|报纸|方)|不同媒体|媒体之间|的?说法|报道的?|是否一致|一致吗|有何不同|有什么不同|有何差异|有什么差异|如何|怎么|怎样|对比|分别|之间|和|与|吗|？|\?"
+                                 r"|对得上|能对上|对不上|一样|相同|两边|各自|各是")
 # "Which outlet said ...?" -> name the outlet first.
 _ZH_ATTRIB_RE = re.compile(r"哪(家|个|些)(媒体|网站|报纸|通讯社|电视台|网)|谁报道|哪家.*报道|据哪|出自哪|哪个.*报道了")
 _EN_ATTRIB_RE = re.compile(r"\bwhich (outlet|media|news|newspaper|agency|source|site|channel)s?\b|\bwho reported\b", re.I)
