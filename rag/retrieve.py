@@ -6,14 +6,16 @@ are rescaled per query to [0, 1] over the candidate pool (BM25 by its maximum, d
 mixed with a weight that keeps BM25 in charge; dense breaks ties and rescues paraphrases. The weight
 was tuned on CMRC-2018 and CRUD-RAG (benchmarks/bench_retrieval.py, docs/BENCHMARKS.md).
 
-Filters (outlets, date range) are a mask applied to the full score vectors before ranking, so a
-filtered query still returns k hits whenever k chunks pass the filter.
+Filters (outlets, date range) are a mask applied to the full BM25 score vector before ranking and
+are pushed down into the vector store's search (rag.index.vectorstore), so a filtered query still
+returns k hits whenever k chunks pass the filter.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Sequence
@@ -155,12 +157,8 @@ class Retriever:
         lex_rows = lex_rows[np.isfinite(lex_all[lex_rows])]
         if qvec is None:
             return lex_rows, np.maximum(lex_all[lex_rows], 0)
-        dense = self.index.dense
-        if mask is None:
-            _, dense_rows = dense.search(qvec, pool)
-        else:
-            allowed = np.flatnonzero(mask)
-            dense_rows = allowed[_top(dense.scores_for(qvec, allowed), pool)]
+        dense = self.index.dense  # a rag.index.vectorstore.VectorStore: the filter is pushed down into it
+        _, dense_rows = dense.search(qvec, pool, None if filters.empty else filters)
         rows = np.union1d(lex_rows, dense_rows).astype(np.int64)
         lex = np.maximum(lex_all[rows], 0).astype(np.float32)
         cos = dense.scores_for(qvec, rows)
@@ -194,3 +192,24 @@ def diversify(hits: Sequence[Hit], k: int) -> list[Hit]:
             chosen.append(h)
     chosen.sort(key=lambda h: h.rank)
     return [dataclasses.replace(h, rank=i) for i, h in enumerate(chosen, start=1)]
+
+
+def interleave(first: Sequence[Hit], second: Sequence[Hit], k: int) -> list[Hit]:
+    """Two ranked lists taken in turn (first's best, second's best, ...), without repeating a
+    chunk, re-ranked 1..k (pure).
+
+    Example:
+        >>> from rag.types import Article, Chunk
+        >>> art = Article(article_id="a", title="t", outlet="o", text="x" * 30, source_path="a.md", format="markdown")
+        >>> hit = lambda n: Hit(rank=n, score=1.0, chunk=Chunk(f"a#{n}", "a", 0, 1, "x"), article=art)
+        >>> [h.chunk.chunk_id for h in interleave([hit(1), hit(2)], [hit(2), hit(3)], 3)]
+        ['a#1', 'a#2', 'a#3']
+    """
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for pair in itertools.zip_longest(first, second):
+        for h in pair:
+            if h is not None and h.chunk.chunk_id not in seen and len(out) < k:
+                seen.add(h.chunk.chunk_id)
+                out.append(h)
+    return [dataclasses.replace(h, rank=i) for i, h in enumerate(out, start=1)]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from rag.config import default_index_dir
 from rag.errors import BadQuestionError, IndexMismatchError
-from rag.retrieve import Filters, Retriever, diversify
+from rag.retrieve import Filters, Retriever, diversify, interleave
 from rag.types import Answer, Hit, History
 
 if TYPE_CHECKING:
@@ -141,6 +141,11 @@ class Newsrag:
             # "观察者网和半岛电视台怎么说": only those outlets, each with its best passage.
             only = Filters(outlets=plan.outlets, since=plan.filters.since, until=plan.filters.until)
             hits = diversify(self.search(plan.search, 4 * k, only), k)
+            if len(plan.outlets) == 1 and plan.info.compare and hits:
+                # "观察者网说的和美联社的一样吗": the other side is a source the index knows only as
+                # quoted by some outlet, so the named outlet's best passages share the list with all.
+                others = diversify(self.search(plan.search, 4 * k, plan.filters), k)
+                hits = interleave(hits[: max(1, k // 2)], others, k)
         if not hits and plan.info.compare:
             # "各媒体…一致吗": search for the subject, and let every outlet that covers it speak.
             hits = diversify(self.search(plan.search, 4 * k, plan.filters), k)

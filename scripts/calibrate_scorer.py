@@ -118,7 +118,7 @@ def main() -> int:
     ap.add_argument("--features", nargs="+", default=list(FEATURES), help="combiner features, a subset of rag.answer.learned.FEATURES")
     ap.add_argument("--compare", action="store_true", help="also print AUC and top-1 for other feature subsets")
     ap.add_argument("--cache", type=Path, default=None, help="keep the scored candidates in this JSON file (re-fits skip the model)")
-    ap.add_argument("--max-false-refusals", type=float, default=0.05,
+    ap.add_argument("--max-false-refusals", type=float, default=0.10,
                     help="choose the threshold that refuses the most unanswerables while refusing at most this share of "
                          "answerable questions (issue 12's goal); a negative value: fewest wrong decisions instead")
     args = ap.parse_args()

@@ -66,8 +66,8 @@ def test_eval_citations_on_hybrid_index(hybrid_report):
 def test_learned_answerer_on_dev_set(hybrid_report):
     """The learned answerer on the dev set (measured 0.86 key facts, 0/42 false refusals; issue
     12's goal of .95 key facts is not met, see docs/BENCHMARKS.md). Unanswerables are not asserted:
-    the refusal threshold is set for at most 5 % false refusals (scripts/calibrate_scorer.py), and at
-    that threshold 1 of the 9 is refused; the scorer does not yet tell a tempting unanswerable
+    the refusal threshold is set for at most 10 % false refusals (scripts/calibrate_scorer.py), and at
+    that threshold (0.45) 4 of the 9 are refused; the scorer does not yet tell a tempting unanswerable
     from an answerable question (docs/BENCHMARKS.md, "Session 6")."""
     assert hybrid_report.key_fact_accuracy >= 0.80
     assert hybrid_report.false_refusal_rate <= 0.05
