@@ -43,3 +43,16 @@ def quiet_model_loading() -> None:
         from huggingface_hub.utils import disable_progress_bars
 
         disable_progress_bars()
+
+
+# A vector-store engine's own error lines (milvus-lite logs a traceback when its data directory is
+# locked; pymilvus logs each failed RPC) repeat what the NewsragError raised from them says.
+_ENGINE_LOGGERS = ("pymilvus", "milvus_lite")
+
+
+def quiet_engine_logs() -> None:
+    """Keep the vector-store engine's logs off stderr unless -v (idempotent)."""
+    if _verbose:
+        return
+    for name in _ENGINE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -26,6 +26,22 @@ def filters_from(args):
     return Filters(tuple(args.outlet), check_date(args.since, "--since"), check_date(args.until, "--until"))
 
 
+STORE_CHOICES = ("faiss", "milvus")  # rag.index.vectorstore.STORES, spelled out so --help imports nothing
+
+
+def store_from(args):
+    """The StoreConfig that `--store` / `--milvus-uri` ask for, or None (keep the index's own)."""
+    from rag.errors import ConfigError
+    from rag.index.vectorstore import StoreConfig
+
+    name = args.store or ("milvus" if args.milvus_uri else None)
+    if name is None:
+        return None
+    if args.milvus_uri and name != "milvus":
+        raise ConfigError(f"--milvus-uri goes with --store milvus, not --store {name}; drop one of them")
+    return StoreConfig(name, args.milvus_uri or "")
+
+
 MAX_K = 100  # passages per question; more only slows answering down
 
 
@@ -48,6 +64,10 @@ def register(sub) -> None:
     add_index_arg(p)
     p.add_argument("--embedder", default=None, help="sentence-transformers model id or path; 'none' for a lexical-only index (default: $NEWSRAG_EMBEDDER or the bundled multilingual-e5-small)")
     p.add_argument("--rebuild", action="store_true", help="ignore the previous build and start over")
+    p.add_argument("--store", choices=STORE_CHOICES, default=None,
+                   help="where the vectors go: faiss (files in the index, the default) or milvus; later builds, ask, search, lookup and serve use what the index records")
+    p.add_argument("--milvus-uri", default=None, metavar="URI",
+                   help="milvus: a local path ending in .db (embedded milvus-lite; default INDEX/milvus.db) or http://HOST:19530 (token from $NEWSRAG_MILVUS_TOKEN); implies --store milvus")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(func=run_index)
 
@@ -70,7 +90,7 @@ def run_index(args) -> int:
         if bars and stage == "loading the embedding model":
             print(f"loading the embedding model ({total} chunks to embed)…", file=sys.stderr, flush=True)
 
-    rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=bars, on_progress=step)
+    rep = build_index(args.corpus, index_dir, args.embedder, rebuild=args.rebuild, progress=bars, on_progress=step, store=store_from(args))
     m = rep.manifest.to_json()
     if args.json:
         out = {
@@ -83,13 +103,16 @@ def run_index(args) -> int:
             "skipped": [{"source_path": p, "reason": r} for p, r in rep.skipped],
             "counts": m["counts"],
             "embedder": m["embedder"],
+            "dense": m["dense"],
             "seconds": round(rep.seconds, 2),
         }
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0
     c = m["counts"]
     emb = m["embedder"]["model_id"] if m["embedder"] else "none (lexical only)"
-    print(f"index {index_dir}: {c['articles']} articles ({c['republications']} republications), {c['chunks']} chunks, embedder {emb}")
+    dense = rep.manifest.dense
+    where = f", vectors in milvus {dense.uri} ({dense.collection})" if dense is not None and dense.store != "faiss" else ""
+    print(f"index {index_dir}: {c['articles']} articles ({c['republications']} republications), {c['chunks']} chunks, embedder {emb}{where}")
     print(f"  files: {len(rep.added)} added, {len(rep.changed)} changed, {len(rep.deleted)} deleted, {rep.unchanged} unchanged; {rep.embedded} chunks embedded; {rep.seconds:.1f} s")
     for path, reason in rep.skipped:
         print(f"  skipped {path}: {reason}")

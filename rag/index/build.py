@@ -5,7 +5,8 @@ Step 2: read new or changed files; reuse the Article of every unchanged one.
 Step 3: mark republications across the whole corpus (cheap; hashes and shingles).
 Step 4: chunk and tokenise articles whose text changed; reuse spans and tokens of the rest.
 Step 5: embed only chunks whose text has no vector yet (previous index, then embedding cache).
-Step 6: write a new generation and swap it in (rag.index.store).
+Step 6: fill a new vector store (rag.index.vectorstore: FAISS files, or a new Milvus collection).
+Step 7: write a new generation and swap it in (rag.index.store).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from rag.chunk import ChunkSettings, chunk_article
-from rag.index.manifest import Counts, DenseInfo, EmbedderInfo, Manifest
+from rag.index.manifest import Counts, EmbedderInfo, Manifest
 from rag.index.store import PreviousBuild, read_previous, write_generation
+from rag.index.vectorstore import StoreConfig, VectorStore, config_of, records_for, resolve_config, store_class
 from rag.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ def build_index(
     on_progress: ProgressFn | None = None,
     dense_kind: str = "auto",
     settings: ChunkSettings = ChunkSettings(),
+    store: StoreConfig | None = None,
 ) -> BuildReport:
     """Build or incrementally update the index of `corpus_dir` in `index_dir`.
 
@@ -106,6 +109,8 @@ def build_index(
         embedder_spec: sentence-transformers model id/path, the offline default (None), or "none"
             for a lexical-only index (seconds to build; dense retrieval off).
         rebuild: ignore the previous build entirely.
+        store: where the vectors go (rag.index.vectorstore); None keeps the previous build's
+            store, else FAISS files in the generation.
     """
     from rag.index.lexical import LexicalIndex
     from rag.ingest import mark_duplicates
@@ -123,8 +128,12 @@ def build_index(
     with _build_lock(index_dir):
         prev = None if rebuild else read_previous(index_dir)
         records, to_read = _scan_files(root, prev.files if prev else {})
-        if _up_to_date(prev, records, to_read, embedder_spec, settings, tokenizer_meta):
+        if store is not None:
+            store_class(store.name)  # an unknown name fails before any work
+            store = resolve_config(store, index_dir)
+        if _up_to_date(prev, records, to_read, embedder_spec, settings, tokenizer_meta) and _same_store(prev, store, index_dir):
             log.info("index %s is up to date with %s; nothing rebuilt", index_dir, root)
+            _finish_publishing(prev)
             return BuildReport(prev.manifest, (), (), (), len(records), prev.manifest.skipped, 0, time.perf_counter() - t0)
         articles, skipped, to_read = _read_articles(root, records, to_read, prev, progress, report)
         prev_files = prev.files if prev else {}
@@ -141,12 +150,12 @@ def build_index(
         if embedder_spec != "none":
             vectors, embedder_info, embedded = _embed_chunks(chunks, embedder_spec, prev, progress, report)
 
-        report("writing", 0, 1)
         dense = None
         if vectors is not None:
-            from rag.index.dense import DenseIndex
-
-            dense = DenseIndex.build(vectors, dense_kind)
+            config = store or _previous_store(prev, index_dir) or StoreConfig()
+            config = StoreConfig(config.name, config.uri, dense_kind)
+            dense = _fill_store(config, index_dir, records_for(chunks, {a.article_id: a for a in ordered}), vectors, report)
+        report("writing", 0, 1)
         fingerprint = hashlib.sha1(json.dumps({k: v.get("sha1") or [v["bytes"], v["mtime_ns"]] for k, v in records.items()}, sort_keys=True).encode()).hexdigest()
         manifest = Manifest(
             corpus_root=str(root),
@@ -160,7 +169,7 @@ def build_index(
                 skipped=len(skipped),
             ),
             embedder=embedder_info,
-            dense=DenseInfo(kind=dense.kind, rows=len(dense)) if dense is not None else None,
+            dense=dense.info() if dense is not None else None,
             chunker=settings.to_dict(),
             tokenizer=tokenizer_meta,
             skipped=tuple(sorted(skipped)),
@@ -171,6 +180,44 @@ def build_index(
                          lexical=LexicalIndex.build(tokens), dense=dense)
         report("writing", 1, 1)
     return BuildReport(manifest, added, changed, deleted, len(records) - len(to_read), tuple(sorted(skipped)), embedded, time.perf_counter() - t0)
+
+
+def _finish_publishing(prev: PreviousBuild) -> None:
+    """A build killed after its generation went live may not have tidied its vector store (alias,
+    old collections); `publish` is idempotent, so an up-to-date run completes it."""
+    from rag.errors import NewsragError
+
+    if prev.store is None:
+        return
+    try:
+        prev.store.publish()
+    except NewsragError as exc:
+        log.warning("the index is up to date, but its vector store could not be tidied up: %s", exc)
+
+
+def _previous_store(prev: PreviousBuild | None, index_dir: Path) -> StoreConfig | None:
+    if prev is None or prev.manifest.dense is None:
+        return None
+    return config_of(prev.manifest.dense, index_dir)
+
+
+def _same_store(prev: PreviousBuild | None, wanted: StoreConfig | None, index_dir: Path) -> bool:
+    """True when `wanted` (None: keep whatever the live generation uses) is where its vectors are."""
+    if wanted is None or prev is None or prev.manifest.dense is None:
+        return True
+    have = config_of(prev.manifest.dense, index_dir)
+    return (have.name, have.uri) == (wanted.name, wanted.uri)
+
+
+def _fill_store(config: StoreConfig, index_dir: Path, recs, vectors: np.ndarray, report: ProgressFn) -> VectorStore:
+    """Step 6: a new store for this generation, filled with every chunk's vector."""
+    dense = store_class(config.name).create(config, index_dir, int(vectors.shape[1]), len(vectors))
+    block = dense.add_block or max(1, len(vectors))
+    report("storing vectors", 0, len(vectors))
+    for b in range(0, len(vectors), block):
+        dense.add(recs[b : b + block], vectors[b : b + block])
+        report("storing vectors", min(b + block, len(vectors)), len(vectors))
+    return dense
 
 
 def _up_to_date(prev: PreviousBuild | None, records: dict[str, dict], to_read: list[str], spec: str | None,
@@ -261,7 +308,7 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev: PreviousBuild | N
     # Rows of the previous generation are reused by text before the model loads, so the bar below
     # counts the chunks that really need the model from its first moment.
     reused: dict[int, int] = {}
-    old = prev.manifest.embedder if prev is not None and prev.vectors is not None else None
+    old = prev.manifest.embedder if prev is not None and prev.store is not None else None
     if old is not None and old.load_spec == spec:
         old_rows = {_text_key(prev.articles[r["article_id"]].text[r["start"] : r["end"]]): i for i, r in enumerate(prev.chunk_rows) if r["article_id"] in prev.articles}
         reused = {i: old_rows[k] for i, k in enumerate(keys) if k in old_rows}
@@ -274,9 +321,10 @@ def _embed_chunks(chunks: list[Chunk], spec: str | None, prev: PreviousBuild | N
         reused = {}
     vectors = np.zeros((len(chunks), info.dim), dtype=np.float32)
     have = np.zeros(len(chunks), dtype=bool)
-    for i, j in reused.items():
-        vectors[i] = prev.vectors[j]
-        have[i] = True
+    if reused:
+        new_rows = np.fromiter(reused.keys(), dtype=np.int64, count=len(reused))
+        vectors[new_rows] = prev.store.vectors_for(np.fromiter(reused.values(), dtype=np.int64, count=len(reused)))
+        have[new_rows] = True
     missing = [i for i in range(len(chunks)) if not have[i]]
     cache = EmbeddingCache.for_embedder(embedder)
     cached_before = len(cache)  # every text this build encodes is added to the cache exactly once

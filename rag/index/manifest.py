@@ -53,8 +53,24 @@ class EmbedderInfo:
 
 @dataclass(frozen=True)
 class DenseInfo:
-    kind: str  # "flat" or "hnsw"
+    """Where the vectors live. A faiss index writes only kind + rows (the schema-1 keys)."""
+
+    kind: str  # the ANN index: "flat" or "hnsw"
     rows: int
+    store: str = "faiss"  # rag.index.vectorstore.store_class name
+    uri: str = ""  # milvus: a .db path (relative to the index directory when inside it) or http(s)://HOST:PORT
+    collection: str = ""  # milvus: this generation's collection
+    alias: str = ""  # milvus: the alias pointed at the live generation's collection
+
+    def to_json(self) -> dict[str, Any]:
+        if self.store == "faiss":
+            return {"kind": self.kind, "rows": self.rows}
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "DenseInfo":
+        return cls(kind=str(data["kind"]), rows=int(data["rows"]), store=str(data.get("store", "faiss")), uri=str(data.get("uri", "")),
+                   collection=str(data.get("collection", "")), alias=str(data.get("alias", "")))
 
 
 @dataclass(frozen=True)
@@ -95,7 +111,7 @@ class Manifest:
             "build_seconds": self.build_seconds,
             "corpus": {"root": self.corpus_root, "fingerprint": self.corpus_fingerprint},
             "embedder": asdict(self.embedder) if self.embedder else None,
-            "dense": asdict(self.dense) if self.dense else None,
+            "dense": self.dense.to_json() if self.dense else None,
             "chunker": dict(self.chunker),
             "tokenizer": dict(self.tokenizer),
             "counts": asdict(self.counts),
@@ -117,7 +133,7 @@ class Manifest:
                 corpus_fingerprint=str(corpus.get("fingerprint", "")),
                 counts=Counts(**{k: int(v) for k, v in (data.get("counts") or {}).items() if k in Counts.__dataclass_fields__}),
                 embedder=EmbedderInfo(**{k: v for k, v in emb.items() if k in EmbedderInfo.__dataclass_fields__}) if emb else None,
-                dense=DenseInfo(kind=str(dense["kind"]), rows=int(dense["rows"])) if dense else None,
+                dense=DenseInfo.from_json(dense) if dense else None,
                 chunker=dict(data.get("chunker") or {}),
                 tokenizer=dict(data.get("tokenizer") or {}),
                 skipped=tuple((s["source_path"], s["reason"]) for s in data.get("skipped") or ()),

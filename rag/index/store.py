@@ -15,7 +15,9 @@ Layout of an index directory::
         dense.faiss         HNSW graph (only above the size where exact search gets slow)
 
 A build writes a new generation directory, then points CURRENT at it. A crash or kill at any
-moment leaves CURRENT pointing at the previous, complete generation.
+moment leaves CURRENT pointing at the previous, complete generation. With the `milvus` vector
+store (rag.index.milvus) the vectors live in one collection per generation instead of the two
+vector files, named in the manifest; it is written before CURRENT moves, so the same holds.
 """
 
 from __future__ import annotations
@@ -30,17 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-import numpy as np
-
 from rag import __version__
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NewsragError
 from rag.fsutil import file_sha256, fsync_file, fsync_tree
 from rag.index.manifest import SCHEMA_VERSION, FileEntry, Manifest
 from rag.types import Article, Chunk
 
 if TYPE_CHECKING:
-    from rag.index.dense import DenseIndex
     from rag.index.lexical import LexicalIndex
+    from rag.index.vectorstore import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class LoadedIndex:
     articles: Mapping[str, Article]
     chunks: Sequence[Chunk]
     lexical: "LexicalIndex"
-    dense: "DenseIndex | None" = None
+    dense: "VectorStore | None" = None
     chunk_article_ids: tuple[str, ...] = field(init=False)
     _chunks_by_article: dict[str, list[int]] = field(init=False, repr=False)
     _republications: dict[str, list[Article]] = field(init=False, repr=False)
@@ -96,7 +96,7 @@ class PreviousBuild:
     articles: Mapping[str, Article]
     chunk_rows: Sequence[dict[str, Any]]  # chunk_id, article_id, start, end
     tokens: Sequence[list[str]]
-    vectors: np.ndarray | None  # memory-mapped rows, chunk_rows order
+    store: "VectorStore | None"  # its vectors: row i = chunk_rows[i]
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -136,9 +136,17 @@ def write_generation(
     tokens: Sequence[Sequence[str]],
     files: Mapping[str, dict[str, Any]],
     lexical: "LexicalIndex",
-    dense: "DenseIndex | None",
+    dense: "VectorStore | None",
 ) -> Path:
-    """Write one complete generation beside the live one, then make it live (atomic; crash-safe)."""
+    """Write one complete generation beside the live one, then make it live (atomic; crash-safe).
+
+    `dense` is already filled; its `save` makes it durable before CURRENT moves, its `publish`
+    runs after (a vector store's alias, cleanup of older generations' data).
+    """
+    try:
+        previous = read_manifest(index_dir)[1].dense
+    except NewsragError:
+        previous = None
     work = new_generation_dir(index_dir)
     write_jsonl(work / "articles.jsonl", (a.to_dict() for a in articles))
     write_jsonl(work / "chunks.jsonl", ({"chunk_id": c.chunk_id, "article_id": c.article_id, "start": c.start, "end": c.end} for c in chunks))
@@ -149,7 +157,13 @@ def write_generation(
     lexical.save(work / "bm25")
     if dense is not None:
         dense.save(work)
-    return commit_generation(index_dir, work, manifest)
+    final = commit_generation(index_dir, work, manifest)
+    if dense is not None:
+        try:
+            dense.publish(keep=(previous,) if previous is not None else ())
+        except NewsragError as exc:  # the new generation is live and complete; only the tidy-up failed
+            log.warning("the new index generation is live, but its vector store could not be tidied up: %s", exc)
+    return final
 
 
 def commit_generation(index_dir: Path, work: Path, manifest: Manifest) -> Path:
@@ -219,8 +233,8 @@ def _read_articles(gen: Path) -> dict[str, Article]:
 
 def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
     """Load the live generation of `index_dir`, checking the manifest and file checksums."""
-    from rag.index.dense import DenseIndex
     from rag.index.lexical import LexicalIndex
+    from rag.index.vectorstore import VectorStoreError, records_for, store_class
 
     index_dir = Path(index_dir)
     gen, manifest = read_manifest(index_dir)
@@ -232,7 +246,13 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             a = articles[row["article_id"]]
             chunks.append(Chunk(row["chunk_id"], row["article_id"], row["start"], row["end"], a.text[row["start"] : row["end"]]))
         lexical = LexicalIndex.load(gen / "bm25")
-        dense = DenseIndex.load(gen, manifest.dense.kind) if manifest.dense else None
+        dense = None
+        if manifest.dense:
+            cls = store_class(manifest.dense.store)
+            records = records_for(chunks, articles) if cls.needs_records else ()
+            dense = cls.open(gen, manifest.dense, index_dir, records)
+    except VectorStoreError:
+        raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"the index at {index_dir} could not be read ({exc}); rebuild it with --rebuild") from exc
     if dense is not None and len(dense) != len(chunks):
@@ -247,7 +267,11 @@ def read_previous(index_dir: Path) -> PreviousBuild | None:
         check_files(index_dir, gen, manifest, verify=False)
         with open(gen / "tokens.txt", encoding="utf-8") as f:
             tokens = [line.rstrip("\n").split(" ") if line.strip() else [] for line in f]
-        vec = gen / "vectors.npy"
+        store = None
+        if manifest.dense is not None:
+            from rag.index.vectorstore import store_class
+
+            store = store_class(manifest.dense.store).open(gen, manifest.dense, index_dir)
         return PreviousBuild(
             gen=gen,
             manifest=manifest,
@@ -255,7 +279,7 @@ def read_previous(index_dir: Path) -> PreviousBuild | None:
             articles=_read_articles(gen),
             chunk_rows=read_jsonl(gen / "chunks.jsonl"),
             tokens=tokens,
-            vectors=np.load(vec, mmap_mode="r", allow_pickle=False) if vec.is_file() else None,
+            store=store,
         )
     except (IndexMissingError, IndexCorruptError, IndexMismatchError, OSError, ValueError, TypeError) as exc:
         log.info("not reusing the previous index: %s", exc)
