@@ -25,6 +25,7 @@ import numpy as np
 from rag.text.crosslingual import expand
 from rag.text.lang import has_han
 from rag.errors import BadQuestionError
+from rag.index.vectorstore import top_rows
 from rag.types import Hit
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,6 @@ def fuse(lex: np.ndarray, dense: np.ndarray, lexical_weight: float) -> np.ndarra
     lo, hi = (float(dense.min()), float(dense.max())) if len(dense) else (0.0, 0.0)
     dense_n = (dense - lo) / (hi - lo) if hi > lo else np.zeros_like(dense)
     return lexical_weight * lex_n + (1.0 - lexical_weight) * dense_n
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, best first (ties broken by index for stable output)."""
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.lexsort((part, -scores[part]))]
 
 
 class Retriever:
@@ -153,7 +145,7 @@ class Retriever:
         if mask is not None:
             lex_all = np.where(mask, lex_all, -np.inf)
         pool = self.fusion.pool
-        lex_rows = _top(lex_all, pool)
+        lex_rows = top_rows(lex_all, pool)
         lex_rows = lex_rows[np.isfinite(lex_all[lex_rows])]
         if qvec is None:
             return lex_rows, np.maximum(lex_all[lex_rows], 0)
@@ -166,7 +158,7 @@ class Retriever:
 
     def _search_one(self, query: str, qvec, k: int, filters: Filters) -> list[Hit]:
         rows, fused = self.scores(query, qvec, filters)
-        order = _top(fused, k)
+        order = top_rows(fused, k)
         hits = []
         for rank, j in enumerate(order, start=1):
             chunk = self.index.chunks[int(rows[j])]

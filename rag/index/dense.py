@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 import numpy as np
 
-from rag.index.vectorstore import UNDATED, StoreConfig, VectorRecord, VectorStoreError, day_number
+from rag.index.vectorstore import UNDATED, StoreConfig, VectorRecord, VectorStoreError, day_number, top_rows
 
 if TYPE_CHECKING:
     from rag.index.manifest import DenseInfo
@@ -32,15 +32,6 @@ HNSW_THRESHOLD = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256  # recall@10 vs exact .909-.997 (128: .823-.976) for +0.3-0.5 ms
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, best first (ties broken by index, as rag.retrieve._top)."""
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.lexsort((part, -scores[part]))]
 
 
 class DenseIndex:
@@ -216,7 +207,7 @@ class DenseIndex:
         if mask is not None:  # exact on the allowed subset: a filtered query still gets k hits
             allowed = np.flatnonzero(mask)
             scores = self.scores_for(query, allowed)
-            order = _top(scores, k)
+            order = top_rows(scores, k)
             return scores[order], allowed[order]
         import faiss
 

@@ -44,6 +44,20 @@ class VectorStoreError(NewsragError):
     """The vector store cannot be reached or refuses an operation; the message says how to fix it."""
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first, ties broken by index for stable output (pure).
+
+    Example:
+        >>> top_rows(np.array([0.2, 0.9, 0.2, 0.5]), 3).tolist()
+        [1, 3, 0]
+    """
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.lexsort((part, -scores[part]))]
+
+
 def day_number(published: str | None) -> int:
     """Days since 1970-01-01 of a YYYY-MM-DD date (pure); UNDATED for None or ""."""
     if not published:
