@@ -5,14 +5,15 @@ Steps, for a QueryPlan and its retrieved hits:
 2. keep the `max_scored` most promising (retrieval rank and character overlap with the question,
    at least two per outlet the question names), so the scorer's cost is bounded;
 3. score each with the cross-encoder (rag.answer.scorer); a logistic combiner, fitted on held-out
-   questions (scripts/calibrate_scorer.py), turns its logit and two lexical features (key-term
-   support and score of rag.answer.extractive) into P(this sentence answers the question);
-   a number or date question's candidate that holds no figure / date gets `type_miss` of that;
+   questions (scripts/calibrate_scorer.py), turns its logit, two lexical features (key-term
+   support and score of rag.answer.extractive), the retrieval rank and whether the asked kind of
+   span is there (`slot`) into P(this sentence answers the question); a number or date
+   question's candidate that holds no figure / date gets `type_miss` of that;
 4. refuse when the best probability is under the calibrated threshold;
 5. quote the best sentence, plus near-equals (other outlets first, then other articles, then the
    same article's other sentences); for a comparison, the best sentence of each outlet, or of
-   each article when the compared sources are not outlets of the index; if two outlets give different figures for the
-   asked quantity, say so and quote both (rag.answer.compare);
+   each article when the compared sources are not outlets of the index; if two outlets give
+   different figures for the asked quantity, say so and quote both (rag.answer.compare);
 6. compose with outlet framing and citation markers (rag.answer.extractive.compose).
 
 Pure apart from the scorer, which is loaded once per process.
