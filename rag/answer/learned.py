@@ -21,6 +21,7 @@ Pure apart from the scorer, which is loaded once per process.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,6 +124,22 @@ def features(plan: QueryPlan, cands: Sequence[Candidate], logits: Sequence[float
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def feature_columns(names: tuple[str, ...]) -> tuple[int, ...]:
+    """Positions in FEATURES of the features a scorer card's combiner names (checked once per card).
+
+    Raises:
+        ModelError: the card names a feature this newsrag does not compute.
+    """
+    unknown = [name for name in names if name not in FEATURES]
+    if unknown:
+        from rag.errors import ModelError
+
+        raise ModelError(f"the scorer card's combiner uses {unknown}, this newsrag computes {list(FEATURES)}; "
+                         "re-run scripts/calibrate_scorer.py or reinstall newsrag")
+    return tuple(FEATURES.index(name) for name in names)
+
+
 def type_factor(plan: QueryPlan, c: Candidate, config: LearnedConfig) -> float:
     """`type_miss` for a number/date question's candidate that holds no figure/date, else 1."""
     if plan.kind in ("number", "date") and not plan.info.attribution and type_match(plan.kind, c.folded) == 0:
@@ -143,13 +160,7 @@ def score(plan: QueryPlan, cands: Sequence[Candidate], scorer: AnswerScorer, con
     feats = candidate_features(plan, cands, scorer)
     combine = scorer.card.combiner
     if combine:
-        unknown = [name for name in combine.features if name not in FEATURES]
-        if unknown:
-            from rag.errors import ModelError
-
-            raise ModelError(f"the scorer card's combiner uses {unknown}, this newsrag computes {list(FEATURES)}; "
-                             "re-run scripts/calibrate_scorer.py or reinstall newsrag")
-        pick = [FEATURES.index(name) for name in combine.features]
+        pick = feature_columns(combine.features)
         probs = [combine.probability([f[i] for i in pick]) for f in feats]
     else:
         probs = [scorer.card.probability(f[0]) for f in feats]

@@ -203,10 +203,8 @@ def _previous_store(prev: PreviousBuild | None, index_dir: Path) -> StoreConfig 
 
 def _same_store(prev: PreviousBuild | None, wanted: StoreConfig | None, index_dir: Path) -> bool:
     """True when `wanted` (None: keep whatever the live generation uses) is where its vectors are."""
-    if wanted is None or prev is None or prev.manifest.dense is None:
-        return True
-    have = config_of(prev.manifest.dense, index_dir)
-    return (have.name, have.uri) == (wanted.name, wanted.uri)
+    have = _previous_store(prev, index_dir)
+    return wanted is None or have is None or (have.name, have.uri) == (wanted.name, wanted.uri)
 
 
 def _fill_store(config: StoreConfig, index_dir: Path, recs, vectors: np.ndarray, report: ProgressFn) -> VectorStore:

@@ -34,6 +34,17 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256  # recall@10 vs exact .909-.997 (128: .823-.976) for +0.3-0.5 ms
 
 
+def ann_kind(kind: str, rows: int) -> str:
+    """The ANN index for `rows` vectors: "auto" picks exact below HNSW_THRESHOLD, HNSW from there
+    (every vector store uses this rule).
+
+    Example:
+        >>> ann_kind("auto", 1_000), ann_kind("auto", HNSW_THRESHOLD), ann_kind("flat", 10**7)
+        ('flat', 'hnsw', 'flat')
+    """
+    return ("hnsw" if rows >= HNSW_THRESHOLD else "flat") if kind == "auto" else kind
+
+
 class DenseIndex:
     """The `faiss` VectorStore: chunk vectors (row i = chunk i) plus a FAISS index over them."""
 
@@ -95,8 +106,7 @@ class DenseIndex:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if kind == "auto":
-            kind = "hnsw" if len(vectors) >= HNSW_THRESHOLD else "flat"
+        kind = ann_kind(kind, len(vectors))
         if kind == "flat":
             index = faiss.IndexFlatIP(vectors.shape[1])
         elif kind == "hnsw":
@@ -114,10 +124,7 @@ class DenseIndex:
 
     @classmethod
     def create(cls, config: StoreConfig, index_dir: Path, dim: int, expected_rows: int) -> "DenseIndex":
-        kind = config.kind
-        if kind == "auto":
-            kind = "hnsw" if expected_rows >= HNSW_THRESHOLD else "flat"
-        return cls.build(np.zeros((0, dim), np.float32), kind)
+        return cls.build(np.zeros((0, dim), np.float32), ann_kind(config.kind, expected_rows))
 
     @classmethod
     def open(cls, gen: Path, info: "DenseInfo", index_dir: Path | None = None, records: Sequence[VectorRecord] = ()) -> "DenseIndex":

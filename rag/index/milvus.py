@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from rag.index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, ann_kind  # the FAISS store's measured settings
 from rag.index.vectorstore import UNDATED, StoreConfig, VectorRecord, VectorStoreError, day_number, is_local_uri, uri_for_manifest
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "NEWSRAG_MILVUS_TOKEN"
-HNSW_THRESHOLD = 200_000  # the same switch as the FAISS store (rag.index.dense)
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 256
 _ID_CHARS = 1024  # VARCHAR limit of chunk_id / article_id / outlet
 _GET_BATCH = 1000  # primary keys per get() (one gRPC message)
 
@@ -184,7 +181,7 @@ class MilvusStore:
         from rag.index.vectorstore import resolve_config
 
         uri = resolve_config(config, index_dir).uri
-        kind = config.kind if config.kind != "auto" else ("hnsw" if expected_rows >= HNSW_THRESHOLD else "flat")
+        kind = ann_kind(config.kind, expected_rows)
         if kind not in ("flat", "hnsw"):
             raise VectorStoreError(f"unknown dense index kind {kind!r} for milvus; use one of: auto, flat, hnsw")
         client = connect(uri)  # first: says how to install pymilvus when it is missing

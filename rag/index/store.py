@@ -234,7 +234,7 @@ def _read_articles(gen: Path) -> dict[str, Article]:
 def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
     """Load the live generation of `index_dir`, checking the manifest and file checksums."""
     from rag.index.lexical import LexicalIndex
-    from rag.index.vectorstore import VectorStoreError, records_for, store_class
+    from rag.index.vectorstore import records_for, store_class
 
     index_dir = Path(index_dir)
     gen, manifest = read_manifest(index_dir)
@@ -251,8 +251,6 @@ def load_index(index_dir: Path | str, verify: bool = True) -> LoadedIndex:
             cls = store_class(manifest.dense.store)
             records = records_for(chunks, articles) if cls.needs_records else ()
             dense = cls.open(gen, manifest.dense, index_dir, records)
-    except VectorStoreError:
-        raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"the index at {index_dir} could not be read ({exc}); rebuild it with --rebuild") from exc
     if dense is not None and len(dense) != len(chunks):
